@@ -179,7 +179,7 @@ type whenParser struct {
 }
 
 func (p *whenParser) peek() token { return p.toks[p.i] }
-func (p *whenParser) next() token  { t := p.toks[p.i]; p.i++; return t }
+func (p *whenParser) next() token { t := p.toks[p.i]; p.i++; return t }
 
 func (p *whenParser) or() (expr, error) {
 	l, err := p.and()
