@@ -17,9 +17,10 @@ import (
 
 // Exit codes.
 const (
-	exitOK      = 0 // the command did what was asked
-	exitFailure = 1 // the command ran and failed: an invalid pipeline, a failed run
-	exitUsage   = 2 // the command line is wrong: unknown command or flag, bad arguments
+	exitOK      = 0   // the command did what was asked
+	exitFailure = 1   // the command ran and failed: an invalid pipeline, a failed run
+	exitUsage   = 2   // the command line is wrong: unknown command or flag, bad arguments
+	exitStopped = 130 // interrupted (Ctrl-C), as a shell reports it
 )
 
 func main() {
@@ -40,7 +41,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd, err := root.ExecuteContextC(ctx)
 	code := exitCode(err)
 	switch {
-	case err == nil, errors.Is(err, errSilent):
+	case err == nil, errors.Is(err, errSilent), errors.Is(err, errInterrupted):
 	case code == exitUsage:
 		if cmd == nil {
 			cmd = root
@@ -89,6 +90,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &usage):
 		return exitUsage
+	case errors.Is(err, errInterrupted):
+		return exitStopped
 	case errors.As(err, &run):
 		return exitFailure
 	default:

@@ -13,6 +13,9 @@ import (
 var subcommands = []func() *cobra.Command{
 	newValidateCmd,
 	newGraphCmd,
+	newRunCmd,
+	newLogsCmd,
+	newCacheCmd,
 	newSchemaCmd,
 	newVersionCmd,
 }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-dev/sluice/internal/report"
+)
+
+type logsOptions struct {
+	run, step string
+	runsDir   string
+}
+
+func newLogsCmd() *cobra.Command {
+	o := &logsOptions{}
+	cmd := &cobra.Command{
+		Use:   "logs RUN [STEP]",
+		Short: "Print the logs of a local run, or of one of its steps",
+		Long: `Print the logs of a local run's steps, in the order they finished, or of one
+step. RUN is a run id from 'sluice run' (or "last" for the newest run).`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.run = args[0]
+			if len(args) == 2 {
+				o.step = args[1]
+			}
+			return runLogs(cmd.Context(), o, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&o.runsDir, "runs-dir", filepath.Join(".sluice", "runs"), "where run directories are")
+	return cmd
+}
+
+// resolveRun finds a run directory by id; "last" is the newest.
+func resolveRun(runsDir, id string) (string, error) {
+	if id == "last" {
+		ents, err := os.ReadDir(runsDir)
+		if err != nil {
+			return "", fmt.Errorf("no runs in %s: %w", runsDir, err)
+		}
+		var ids []string
+		for _, e := range ents {
+			if e.IsDir() {
+				ids = append(ids, e.Name())
+			}
+		}
+		if len(ids) == 0 {
+			return "", fmt.Errorf("no runs in %s", runsDir)
+		}
+		sort.Strings(ids)
+		id = ids[len(ids)-1]
+	}
+	dir := filepath.Join(runsDir, id)
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("run %q: not found in %s", id, runsDir)
+	}
+	return dir, nil
+}
+
+func runLogs(_ context.Context, o *logsOptions, stdout io.Writer) error {
+	dir, err := resolveRun(o.runsDir, o.run)
+	if err != nil {
+		return err
+	}
+	if o.step != "" {
+		return copyFile(stdout, filepath.Join(dir, "steps", o.step, "log"), o.step)
+	}
+	f, err := os.Open(filepath.Join(dir, "run.json"))
+	if err != nil {
+		return fmt.Errorf("run %s has no summary (still running, or killed): %w", o.run, err)
+	}
+	defer f.Close()
+	sum, err := report.ReadJSON(f)
+	if err != nil {
+		return err
+	}
+	steps := append([]report.StepResult(nil), sum.Steps...)
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Finished.Before(steps[j].Finished) })
+	for _, s := range steps {
+		path := filepath.Join(dir, "steps", s.Name, "log")
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		fmt.Fprintf(stdout, "==> %s (%s) <==\n", s.Name, s.State)
+		if err := copyFile(stdout, path, s.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(w io.Writer, path, step string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("step %q has no log in this run", step)
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
