@@ -1,0 +1,61 @@
+# Sluice developer tasks. `make` (or `make help`) lists them.
+
+GO       ?= go
+GOFMT    ?= gofmt
+FUZZTIME ?= 30s## how long `make fuzz` runs each fuzz target
+SCHEMA   := docs/pipeline.schema.json
+
+.DEFAULT_GOAL := help
+.PHONY: help build test lint fuzz bench schema schema-check clean
+
+help: ## show this help
+	@awk 'BEGIN { FS = ":.*## " } \
+	  /^[a-zA-Z_-]+:.*## / { printf "  make %-14s %s\n", $$1, $$2 } \
+	  /^[A-Z_]+ *\?=.*## / { split($$0, v, "## "); sub(/ *\?= */, "=", $$0); sub(/##.*/, "", $$0); \
+	    vars = vars sprintf("  %-19s %s\n", $$0, v[2]) } \
+	  END { if (vars != "") printf "\nvariables:\n%s", vars }' $(MAKEFILE_LIST)
+
+build: ## build the binaries into bin/
+	$(GO) build -o bin/ ./cmd/...
+
+test: ## run all tests with the race detector (the README's test command)
+	$(GO) test -race -count=1 ./...
+
+lint: ## fail if gofmt would change a file; go vet
+	@files=$$(find . -type d \( -name testdata -o -name vendor -o -name bin -o -name '.?*' \) -prune \
+	    -o -type f -name '*.go' -print); \
+	if [ -n "$$files" ]; then \
+	  bad=$$($(GOFMT) -l $$files) || exit 1; \
+	  if [ -n "$$bad" ]; then echo "gofmt would change (run gofmt -w):"; echo "$$bad"; exit 1; fi; \
+	fi
+	$(GO) vet ./...
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@set -e; \
+	list=$$($(GO) test -list '^Fuzz' ./...) || { echo "$$list"; exit 1; }; \
+	targets=$$(printf '%s\n' "$$list" | awk '/^Fuzz/ { names = names " " $$1; next } \
+	  /^ok/ { n = split(names, a, " "); for (i = 1; i <= n; i++) print $$2, a[i] } { names = "" }'); \
+	if [ -z "$$targets" ]; then echo "no fuzz targets"; exit 0; fi; \
+	printf '%s\n' "$$targets" | while read -r pkg name; do \
+	  echo "== $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
+	done
+
+bench: ## run all benchmarks, with allocations
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+schema: ## regenerate docs/pipeline.schema.json with `sluice schema`
+	@$(GO) run ./cmd/sluice schema > $(SCHEMA).tmp || { rm -f $(SCHEMA).tmp; exit 1; }
+	@mv $(SCHEMA).tmp $(SCHEMA)
+	@echo "wrote $(SCHEMA)"
+
+schema-check: ## fail if docs/pipeline.schema.json is not what `sluice schema` prints
+	@set -e; tmp=$$(mktemp); trap 'rm -f "$$tmp"' EXIT; \
+	$(GO) run ./cmd/sluice schema > "$$tmp"; \
+	if ! diff -u $(SCHEMA) "$$tmp"; then \
+	  echo "$(SCHEMA) is stale: run 'make schema' and commit the result" >&2; exit 1; \
+	fi; \
+	echo "$(SCHEMA) is up to date"
+
+clean: ## remove build outputs (bin/)
+	rm -rf bin/
