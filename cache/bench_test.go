@@ -101,3 +101,34 @@ func BenchmarkGetPath(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTakePath stores a file the caller gives up, as a runner does
+// with a finished step's output: one read to hash it, then a rename.
+func BenchmarkTakePath(b *testing.B) {
+	for _, size := range benchSizes() {
+		b.Run(sizeName(size), func(b *testing.B) {
+			s, err := cache.NewFS(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			src := writeRandomFile(b, size)
+			data, err := os.ReadFile(src)
+			if err != nil {
+				b.Fatal(err)
+			}
+			path := src + ".out"
+			b.SetBytes(size)
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				if err := os.WriteFile(path, data, 0o644); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := cache.TakePath(b.Context(), s, path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -53,12 +53,15 @@
 //	<root>/cas/sha256/<hex>    blobs, read-only
 //	<root>/tmp/                files being written
 //
-// Every write goes to a new file in tmp/ (same filesystem), is synced and
-// then renamed into place, so a reader sees a whole file or none, and
-// several processes can share one root: two writers of the same blob
-// rename identical content over each other. A crash can lose the latest
-// writes but never leaves a partial file under ac/ or cas/; leftovers in
-// tmp/ are removed after a day. Entries are written after the blobs they
+// Every write goes to a new file in tmp/ (same filesystem) and is then
+// renamed into place, so a reader sees a whole file or none, and several
+// processes can share one root: two writers of the same blob rename
+// identical content over each other. A killed process never leaves a
+// partial file under ac/ or cas/; leftovers in tmp/ are removed after a
+// day. Writes are not fsynced: after a power loss a file may come back
+// empty or torn, and that is caught where it matters instead of paid for
+// on every write — a blob is checked against its digest when read, an
+// entry that does not decode is corrupt, and both are then misses. Entries are written after the blobs they
 // name, and readers treat an entry whose blob is missing or corrupt as a
 // miss. A corrupt entry or blob is removed when it is found.
 //

@@ -170,27 +170,72 @@ func (s *FSStore) ListEntries(ctx context.Context, fn func(*Entry) error) error 
 }
 
 // PutBlob implements Store: the data goes to a temporary file and through
-// SHA-256 in the same pass, then the file is synced and renamed to its
-// digest. Renaming over an existing blob is harmless: same name, same
+// SHA-256 in the same pass, then the file is renamed to its digest. Renaming over an existing blob is harmless: same name, same
 // content.
 func (s *FSStore) PutBlob(ctx context.Context, r io.Reader) (Digest, int64, error) {
 	f, err := s.tempFile()
 	if err != nil {
 		return Digest{}, 0, fmt.Errorf("put blob: %w", err)
 	}
-	h := sha256.New()
-	buf := getBuf()
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), ctxReader{ctx, r}, *buf)
-	putBuf(buf)
+	d, n, err := hashCopy(ctx, f, r)
 	if err != nil {
 		discard(f)
 		return Digest{}, 0, fmt.Errorf("put blob: %w", err)
 	}
-	d := Digest(h.Sum(nil))
 	if err := commit(f, s.blobPath(d), 0o444); err != nil {
 		return Digest{}, 0, fmt.Errorf("put blob %s: %w", d, err)
 	}
 	return d, n, nil
+}
+
+// hashCopy copies r to w and hashes what it copies, in one pass over the
+// data: this goroutine reads and hashes each chunk while another writes
+// the previous one, so storing costs little more than hashing alone.
+func hashCopy(ctx context.Context, w io.Writer, r io.Reader) (Digest, int64, error) {
+	const chunks = 4
+	free := make(chan []byte, chunks)
+	full := make(chan []byte, chunks)
+	for range chunks {
+		free <- make([]byte, bufSize)
+	}
+	werr := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range full {
+			if err == nil {
+				_, err = w.Write(b)
+			}
+			free <- b[:cap(b)]
+		}
+		werr <- err
+	}()
+	h := sha256.New()
+	var n int64
+	var rerr error
+	for {
+		if rerr = ctx.Err(); rerr != nil {
+			break
+		}
+		b := <-free
+		k, err := io.ReadFull(r, b)
+		if k > 0 {
+			h.Write(b[:k])
+			n += int64(k)
+			full <- b[:k]
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			rerr = err
+			break
+		}
+	}
+	close(full)
+	if err := <-werr; rerr == nil {
+		rerr = err
+	}
+	return Digest(h.Sum(nil)), n, rerr
 }
 
 // OpenBlob implements Store.
@@ -290,14 +335,11 @@ func (s *FSStore) removeStaleTemps(now time.Time) {
 }
 
 // commit makes the fully written temporary file f the file dst: it sets
-// perm, syncs the data to disk, and renames f over dst, so that readers
+// perm and renames f over dst, so that readers
 // see either no file or the whole file. On error the temporary file is
 // removed.
 func commit(f *os.File, dst string, perm os.FileMode) error {
 	err := f.Chmod(perm)
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -191,8 +191,17 @@ func (c Components) Diff(old Components) []string {
 		}
 	}
 	add("image", c.Image != old.Image)
-	add("command", !slices.Equal(c.Command, old.Command))
-	add("args", !slices.Equal(c.Args, old.Args))
+	// Lists name the first element that differs: "args[3]".
+	list := func(name string, a, b []string) {
+		for i := range max(len(a), len(b)) {
+			if i >= len(a) || i >= len(b) || a[i] != b[i] {
+				add(fmt.Sprintf("%s[%d]", name, i), true)
+				return
+			}
+		}
+	}
+	list("command", c.Command, old.Command)
+	list("args", c.Args, old.Args)
 	newEnv, oldEnv := envByName(c.Env), envByName(old.Env)
 	for _, name := range unionKeys(newEnv, oldEnv) {
 		add("env."+name, !slices.Equal(newEnv[name], oldEnv[name]))

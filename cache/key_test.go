@@ -51,13 +51,13 @@ func TestComputeKeyChanges(t *testing.T) {
 		want   []string // Diff against baseComponents
 	}{
 		{"image", func(c *cache.Components) { c.Image = "ghcr.io/acme/train:latest" }, []string{"image"}},
-		{"command", func(c *cache.Components) { c.Command[2] = "eval" }, []string{"command"}},
-		{"args", func(c *cache.Components) { c.Args[1] = "101" }, []string{"args"}},
-		{"args split differently", func(c *cache.Components) { c.Args = []string{"--rows 100", "--data", c.Args[3]} }, []string{"args"}},
+		{"command", func(c *cache.Components) { c.Command[2] = "eval" }, []string{"command[2]"}},
+		{"args", func(c *cache.Components) { c.Args[1] = "101" }, []string{"args[1]"}},
+		{"args split differently", func(c *cache.Components) { c.Args = []string{"--rows 100", "--data", c.Args[3]} }, []string{"args[0]"}},
 		{"arg moved to command", func(c *cache.Components) {
 			c.Command = append(c.Command, c.Args[0])
 			c.Args = c.Args[1:]
-		}, []string{"command", "args"}},
+		}, []string{"command[3]", "args[0]"}},
 		{"env value", func(c *cache.Components) { c.Env[0].Value = "slow" }, []string{"env.MODE"}},
 		{"env added", func(c *cache.Components) { c.Env = append(c.Env, cache.EnvVar{Name: "DEBUG", Value: "1"}) }, []string{"env.DEBUG"}},
 		{"env removed", func(c *cache.Components) { c.Env = c.Env[:2] }, []string{"env.EMPTY"}},

@@ -293,7 +293,7 @@ func (r *Runner) collect(ctx context.Context, t *Task, root string) (*Result, er
 			errs = append(errs, fmt.Errorf("output artifacts.%s: the step did not write it", a.Name))
 			continue
 		}
-		ref, err := cache.PutPath(ctx, r.Store, path)
+		ref, err := cache.TakePath(ctx, r.Store, path)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("store output artifacts.%s: %w", a.Name, err))
 			continue
