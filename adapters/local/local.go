@@ -309,7 +309,7 @@ func (r *run) node(ctx context.Context, n *ir.Node, sc *scope) *outcome {
 func (r *run) items(n *ir.Node, sc *scope) ([]ir.Value, error) {
 	v := *n.Step.ForEach.Items
 	if s, ok := v.Interface().(string); ok {
-		text, err := ir.Expand(s, r.resolver(n, sc, nil))
+		text, err := ir.Expand(s, values{r, n, sc}.Value)
 		if err != nil {
 			return nil, fmt.Errorf("forEach.items: %w", err)
 		}
@@ -358,7 +358,7 @@ func (r *run) when(n *ir.Node, sc *scope) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ok, err := w.Eval(r.resolver(n, sc, nil))
+	ok, err := w.Eval(values{r, n, sc}.Value)
 	if err != nil {
 		return false, fmt.Errorf("when: %w", err)
 	}

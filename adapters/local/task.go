@@ -15,67 +15,68 @@ import (
 	"github.com/sluice-dev/sluice/ir"
 )
 
-// resolver gives the values of the placeholders that stand for values;
-// placeholders that stand for paths are left (ok false) for step.Execute.
-// inputs holds the step's resolved input parameters, nil while they are
-// being resolved.
-func (r *run) resolver(n *ir.Node, sc *scope, inputs map[string]string) func(ir.Ref) (string, error) {
-	full := r.partial(n, sc, inputs)
-	return func(ref ir.Ref) (string, error) {
-		v, ok, err := full(ref)
-		if err == nil && !ok {
-			err = fmt.Errorf("${{ %s }} has no value here", ref)
-		}
-		return v, err
-	}
+// values gives the placeholders of node n their values in scope sc.
+type values struct {
+	r  *run
+	n  *ir.Node
+	sc *scope
 }
 
-func (r *run) partial(n *ir.Node, sc *scope, inputs map[string]string) func(ir.Ref) (string, bool, error) {
-	return func(ref ir.Ref) (string, bool, error) {
-		switch ref.Kind {
-		case ir.RefParam:
-			v, ok := r.params[ref.Name]
-			if !ok {
-				return "", false, fmt.Errorf("parameter %q has no value", ref.Name)
-			}
-			return v.String(), true, nil
-		case ir.RefInputParam:
-			v, ok := inputs[ref.Name]
-			if !ok {
-				return "", false, fmt.Errorf("${{ %s }} has no value yet", ref)
-			}
-			return v, true, nil
-		case ir.RefStepParam:
-			o := sc.get(ref.Step)
-			if o == nil || o.params == nil {
-				return "", false, fmt.Errorf("${{ %s }}: step %s has produced no outputs", ref, ref.Step)
-			}
-			v, ok := o.params[ref.Name]
-			if !ok {
-				return "", false, fmt.Errorf("${{ %s }}: step %s has no output %q", ref, ref.Step, ref.Name)
-			}
-			return v, true, nil
-		case ir.RefItem:
-			if sc.item == nil {
-				return "", false, fmt.Errorf("${{ %s }} outside forEach", ref)
-			}
-			if ref.Name == "" {
-				return sc.item.String(), true, nil
-			}
-			f, ok := sc.item.Field(ref.Name)
-			if !ok {
-				return "", false, fmt.Errorf("${{ %s }}: the item %s has no field %q", ref, truncate(sc.item.String()), ref.Name)
-			}
-			return f.String(), true, nil
-		case ir.RefPipelineName:
-			return r.p.Metadata.Name, true, nil
-		case ir.RefPipelineRunID:
-			return r.opts.RunID, true, nil
-		case ir.RefPipelineStatus:
-			return r.status, true, nil
+var _ step.Values = values{}
+
+// Value implements step.Values.
+func (v values) Value(ref ir.Ref) (string, error) {
+	switch ref.Kind {
+	case ir.RefParam:
+		val, ok := v.r.params[ref.Name]
+		if !ok {
+			return "", fmt.Errorf("parameter %q has no value", ref.Name)
 		}
-		return "", false, nil // a path: resolved where the step runs
+		return val.String(), nil
+	case ir.RefStepParam:
+		o := v.sc.get(ref.Step)
+		if o == nil || o.params == nil {
+			return "", fmt.Errorf("${{ %s }}: step %s has produced no outputs", ref, ref.Step)
+		}
+		val, ok := o.params[ref.Name]
+		if !ok {
+			return "", fmt.Errorf("${{ %s }}: step %s has no output %q", ref, ref.Step, ref.Name)
+		}
+		return val, nil
+	case ir.RefItem:
+		item := v.sc.item
+		if item == nil {
+			return "", fmt.Errorf("${{ %s }} outside forEach", ref)
+		}
+		if ref.Name == "" {
+			return item.String(), nil
+		}
+		f, ok := item.Field(ref.Name)
+		if !ok {
+			return "", fmt.Errorf("${{ %s }}: the item %s has no field %q", ref, truncate(item.String()), ref.Name)
+		}
+		return f.String(), nil
+	case ir.RefPipelineName:
+		return v.r.p.Metadata.Name, nil
+	case ir.RefPipelineRunID:
+		return v.r.opts.RunID, nil
+	case ir.RefPipelineStatus:
+		return v.r.status, nil
 	}
+	return "", fmt.Errorf("${{ %s }} has no value here", ref)
+}
+
+// Artifact implements step.Values.
+func (v values) Artifact(ref ir.Ref) (cache.ArtifactRef, error) {
+	o := v.sc.get(ref.Step)
+	if o == nil || o.artifacts == nil {
+		return cache.ArtifactRef{}, fmt.Errorf("${{ %s }}: step %s has produced no artifacts", ref, ref.Step)
+	}
+	a, ok := o.artifacts[ref.Name]
+	if !ok {
+		return cache.ArtifactRef{}, fmt.Errorf("${{ %s }}: step %s did not produce it", ref, ref.Step)
+	}
+	return a, nil
 }
 
 func truncate(s string) string {
@@ -85,117 +86,6 @@ func truncate(s string) string {
 	return s
 }
 
-// task resolves a step for one execution.
-func (r *run) task(n *ir.Node, sc *scope, name string) (*step.Task, error) {
-	s := n.Step
-	t := &step.Task{
-		Pipeline:   r.p.Metadata.Name,
-		Run:        r.opts.RunID,
-		Step:       s.Name,
-		ID:         name,
-		Image:      s.Image,
-		WorkingDir: s.WorkingDir,
-		Cache:      s.Cache.IsEnabled(),
-	}
-	if s.Outputs != nil {
-		t.Outputs = *s.Outputs
-	}
-	if s.Cache != nil {
-		t.Salt = s.Cache.Salt
-		if s.Cache.TTL != nil {
-			t.TTL = s.Cache.TTL.Duration
-		}
-	}
-	if s.Timeout != nil {
-		t.Timeout = s.Timeout.Duration
-	}
-	arts := map[string]cache.ArtifactRef{}
-	artifact := func(ref ir.Ref) error {
-		o := sc.get(ref.Step)
-		if o == nil || o.artifacts == nil {
-			return fmt.Errorf("${{ %s }}: step %s has produced no artifacts", ref, ref.Step)
-		}
-		a, ok := o.artifacts[ref.Name]
-		if !ok {
-			return fmt.Errorf("${{ %s }}: step %s did not produce it", ref, ref.Step)
-		}
-		arts[ref.String()] = a
-		return nil
-	}
-	inputs := map[string]string{}
-	if s.Inputs != nil {
-		for _, ip := range s.Inputs.Params {
-			text := ip.Value
-			if ip.From != "" {
-				text = ip.From
-			}
-			v, err := ir.Expand(text, r.resolver(n, sc, nil))
-			if err != nil {
-				return nil, fmt.Errorf("inputs.params.%s: %w", ip.Name, err)
-			}
-			inputs[ip.Name] = v
-		}
-		for _, ia := range s.Inputs.Artifacts {
-			ref, err := ir.ParseRef(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(ia.From), "${{"), "}}"))
-			if err != nil {
-				return nil, err
-			}
-			if err := artifact(ref); err != nil {
-				return nil, err
-			}
-			arts["inputs.artifacts."+ia.Name] = arts[ref.String()]
-			delete(arts, ref.String())
-		}
-		if len(inputs) > 0 {
-			t.Params = inputs
-		}
-	}
-	resolve := r.partial(n, sc, inputs)
-	text := func(s string) (step.Text, error) {
-		tmpl, err := ir.ParseTemplate(s)
-		if err != nil {
-			return nil, err
-		}
-		for _, ref := range tmpl.Refs() {
-			if ref.Kind == ir.RefStepArtifact {
-				if err := artifact(ref); err != nil {
-					return nil, err
-				}
-			}
-		}
-		return step.Resolve(tmpl, resolve)
-	}
-	for _, c := range s.Command {
-		x, err := text(c)
-		if err != nil {
-			return nil, fmt.Errorf("command: %w", err)
-		}
-		t.Command = append(t.Command, x)
-	}
-	for _, a := range s.Args {
-		x, err := text(a)
-		if err != nil {
-			return nil, fmt.Errorf("args: %w", err)
-		}
-		t.Args = append(t.Args, x)
-	}
-	for _, e := range s.Env {
-		env := step.Env{Name: e.Name, Secret: e.Secret}
-		if e.Secret == nil {
-			x, err := text(e.Value)
-			if err != nil {
-				return nil, fmt.Errorf("env %s: %w", e.Name, err)
-			}
-			env.Value = x
-		}
-		t.Env = append(t.Env, env)
-	}
-	if len(arts) > 0 {
-		t.Artifacts = arts
-	}
-	return t, nil
-}
-
 // execute runs one command step with its retries.
 func (r *run) execute(ctx context.Context, n *ir.Node, sc *scope, name string) *outcome {
 	fail := func(attempt int, err error) *outcome {
@@ -203,7 +93,7 @@ func (r *run) execute(ctx context.Context, n *ir.Node, sc *scope, name string) *
 		r.event(name, report.Failed, attempt, err.Error())
 		return &outcome{state: report.Failed, msg: err.Error()}
 	}
-	t, err := r.task(n, sc, name)
+	t, err := step.Bind(n.Step, r.p.Metadata.Name, r.opts.RunID, name, values{r, n, sc})
 	if err != nil {
 		return fail(1, err)
 	}
