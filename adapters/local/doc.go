@@ -8,9 +8,9 @@
 // shares the store. Each run writes a run directory:
 //
 //	.sluice/runs/<run-id>/
-//	    run.json                 the summary (report.Summary)
-//	    steps/<step>/task.json   the resolved step: inputs, params, key inputs
-//	    steps/<step>/log         stdout and stderr
-//	    steps/<step>/outputs.json
-//	    work/<step>/             the step's scratch directory (in/, out/, tmp/)
+//	    run.json              the summary (report.Summary), with each step's outputs
+//	    tasks.jsonl           the resolved steps that ran (not hits), one a line
+//	    steps/<step>.log      a step's stdout and stderr, if it printed anything
+//	    work/<step>.<attempt>/ its scratch directory and working directory, removed
+//	                          after the attempt unless --keep-work
 package local

@@ -64,6 +64,9 @@ func Run(ctx context.Context, p *ir.Pipeline, params map[string]ir.Value, opts O
 	if err := os.MkdirAll(filepath.Join(dir, "steps"), 0o755); err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "work"), 0o755); err != nil {
+		return nil, err
+	}
 	col := report.NewCollector()
 	obs := report.Observer(col)
 	if opts.Observer != nil {
@@ -86,7 +89,14 @@ func Run(ctx context.Context, p *ir.Pipeline, params map[string]ir.Value, opts O
 		},
 		keys:    map[string]string{},
 		outputs: map[string]map[string]string{},
+		logs:    map[string]string{},
 	}
+	tf, err := os.OpenFile(TasksPath(dir), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer tf.Close()
+	r.tasks.f = tf
 	sum := &report.Summary{Pipeline: p.Metadata.Name, Run: opts.RunID, Backend: "local", Started: time.Now()}
 	for _, n := range r.g.All() {
 		if n.Step.Group == nil && !n.InForEach() {
@@ -115,11 +125,7 @@ func Run(ctx context.Context, p *ir.Pipeline, params map[string]ir.Value, opts O
 		s := &sum.Steps[i]
 		s.Key = r.key(s.Name)
 		s.Outputs = r.outputs[s.Name]
-		if s.Log == "" {
-			if _, err := os.Stat(filepath.Join(dir, "steps", s.Name, "log")); err == nil {
-				s.Log = filepath.Join(dir, "steps", s.Name, "log")
-			}
-		}
+		s.Log = r.logs[s.Name]
 	}
 	if interrupted {
 		sum.Status = report.Failed
@@ -128,7 +134,7 @@ func Run(ctx context.Context, p *ir.Pipeline, params map[string]ir.Value, opts O
 		return sum, err
 	}
 	if !opts.KeepWork {
-		_ = os.RemoveAll(filepath.Join(dir, "work"))
+		_ = os.Remove(filepath.Join(dir, "work"))
 	}
 	if interrupted {
 		return sum, ErrInterrupted
@@ -158,6 +164,8 @@ type run struct {
 	mu      sync.Mutex
 	keys    map[string]string            // display name → cache key
 	outputs map[string]map[string]string // display name → output values
+	logs    map[string]string            // display name → log file
+	tasks   taskLog
 }
 
 func (r *run) key(name string) string {

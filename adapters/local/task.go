@@ -1,12 +1,15 @@
 package local
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/cache"
@@ -97,13 +100,6 @@ func (r *run) execute(ctx context.Context, n *ir.Node, sc *scope, name string) *
 	if err != nil {
 		return fail(1, err)
 	}
-	stepDir := filepath.Join(r.dir, "steps", name)
-	if err := os.MkdirAll(stepDir, 0o755); err != nil {
-		return fail(1, err)
-	}
-	if err := writeJSON(filepath.Join(stepDir, "task.json"), t); err != nil {
-		return fail(1, err)
-	}
 	r.mu.Lock()
 	r.keys[name] = t.Key().String()
 	r.mu.Unlock()
@@ -112,15 +108,13 @@ func (r *run) execute(ctx context.Context, n *ir.Node, sc *scope, name string) *
 	if n.Step.Retry != nil {
 		limit, backoff = n.Step.Retry.Limit, n.Step.Retry.Backoff
 	}
-	work := filepath.Join(r.dir, "work", name)
 	for attempt := 1; ; attempt++ {
-		res, err := r.attempt(ctx, t, name, attempt, work, stepDir)
+		res, err := r.attempt(ctx, t, name, attempt)
 		if err == nil {
 			st := report.Succeeded
 			if res.Cached {
 				st = report.Cached
 			}
-			_ = writeJSON(filepath.Join(stepDir, "outputs.json"), res)
 			r.mu.Lock()
 			r.outputs[name] = res.Params
 			r.mu.Unlock()
@@ -144,7 +138,12 @@ func (r *run) execute(ctx context.Context, n *ir.Node, sc *scope, name string) *
 	}
 }
 
-func (r *run) attempt(ctx context.Context, t *step.Task, name string, attempt int, work, stepDir string) (*step.Result, error) {
+// attempt runs the task once: a cache hit on the first attempt runs
+// nothing and writes nothing; otherwise the resolved task is recorded and
+// the command runs in a fresh scratch directory, its output going to a log
+// file made at its first byte. The files touched per step are kept few: on
+// some filesystems each costs as much as starting the command.
+func (r *run) attempt(ctx context.Context, t *step.Task, name string, attempt int) (*step.Result, error) {
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -155,19 +154,112 @@ func (r *run) attempt(ctx context.Context, t *step.Task, name string, attempt in
 		if res, ok := r.exec.Hit(ctx, t); ok {
 			return res, nil
 		}
+		if err := r.tasks.add(t); err != nil {
+			return nil, err
+		}
 	}
 	r.event(name, report.Running, attempt, "")
-	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	if attempt > 1 {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	}
-	log, err := os.OpenFile(filepath.Join(stepDir, "log"), flags, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	defer log.Close()
+	log := &lazyFile{path: LogPath(r.dir, name), append: attempt > 1}
+	defer func() {
+		if log.Close() == nil && log.f != nil {
+			r.mu.Lock()
+			r.logs[name] = log.path
+			r.mu.Unlock()
+		}
+	}()
 	if attempt > 1 {
 		fmt.Fprintf(log, "--- sluice: attempt %d ---\n", attempt)
 	}
-	return r.exec.Execute(ctx, t, work, log, log)
+	work := filepath.Join(r.dir, "work", fmt.Sprintf("%s.%d", name, attempt))
+	if !r.opts.KeepWork {
+		defer os.RemoveAll(work)
+	}
+	if r.exec.Verify {
+		return r.exec.Execute(ctx, t, work, log, log)
+	}
+	return r.exec.Run(ctx, t, work, log, log)
+}
+
+// LogPath is where a step's log is in the run directory runDir. A step
+// that printed nothing has none.
+func LogPath(runDir, step string) string { return filepath.Join(runDir, "steps", step+".log") }
+
+// TasksPath is the file, in runDir, of the resolved tasks of the steps that
+// ran: one JSON object a line, in the order they started.
+func TasksPath(runDir string) string { return filepath.Join(runDir, "tasks.jsonl") }
+
+// FindTask returns the resolved task of the named step from a run's
+// TasksPath, the last one recorded under that name.
+func FindTask(runDir, name string) (*step.Task, error) {
+	f, err := os.Open(TasksPath(runDir))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var found *step.Task
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for sc.Scan() {
+		var t step.Task
+		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
+			return nil, fmt.Errorf("%s: %w", TasksPath(runDir), err)
+		}
+		if t.Name() == name {
+			found = &t
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("step %q did not run in %s: %w", name, filepath.Base(runDir), os.ErrNotExist)
+	}
+	return found, nil
+}
+
+// taskLog appends resolved tasks to one file per run: one write each, no
+// file made per step.
+type taskLog struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (l *taskLog) add(t *step.Task) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, err = l.f.Write(append(b, '\n'))
+	return err
+}
+
+// lazyFile is a log file created at the first write.
+type lazyFile struct {
+	path   string
+	append bool
+	f      *os.File
+	err    error
+}
+
+func (l *lazyFile) Write(p []byte) (int, error) {
+	if l.f == nil && l.err == nil {
+		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		if l.append {
+			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		}
+		l.f, l.err = os.OpenFile(l.path, flags, 0o644)
+	}
+	if l.err != nil {
+		return 0, l.err
+	}
+	return l.f.Write(p)
+}
+
+func (l *lazyFile) Close() error {
+	if l.f == nil {
+		return l.err
+	}
+	return l.f.Close()
 }

@@ -15,8 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-dev/sluice/adapters/local"
 	"github.com/sluice-dev/sluice/cache"
-	"github.com/sluice-dev/sluice/internal/step"
+	"github.com/sluice-dev/sluice/internal/report"
 )
 
 func newCacheCmd() *cobra.Command {
@@ -130,13 +131,12 @@ func runCacheExplain(ctx context.Context, store cache.Store, runsDir, run, name 
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "steps", name, "task.json"))
-	if err != nil {
-		return fmt.Errorf("step %q did not run in %s", name, filepath.Base(dir))
+	t, err := local.FindTask(dir, name)
+	if errors.Is(err, os.ErrNotExist) {
+		return explainUnrun(ctx, store, dir, name, w)
 	}
-	var t step.Task
-	if err := json.Unmarshal(b, &t); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if err != nil {
+		return err
 	}
 	key := t.Key()
 	e, err := store.GetEntry(ctx, key)
@@ -315,4 +315,38 @@ func newCachePutCmd() *cobra.Command {
 	}
 	c.register(cmd, false)
 	return cmd
+}
+
+// explainUnrun explains a step that did not run its command in the run: a
+// cache hit (the run's summary has its key), or a step that was skipped or
+// never reached.
+func explainUnrun(ctx context.Context, store cache.Store, dir, name string, w io.Writer) error {
+	f, err := os.Open(filepath.Join(dir, "run.json"))
+	if err != nil {
+		return fmt.Errorf("step %q did not run in %s", name, filepath.Base(dir))
+	}
+	defer f.Close()
+	sum, err := report.ReadJSON(f)
+	if err != nil {
+		return err
+	}
+	s := sum.Step(name)
+	switch {
+	case s == nil:
+		return fmt.Errorf("run %s has no step %q", sum.Run, name)
+	case s.State != report.Cached:
+		fmt.Fprintf(w, "%s: %s in run %s: %s\n", name, s.State, sum.Run, s.Message)
+		return nil
+	}
+	key, err := cache.ParseKey(s.Key)
+	if err != nil {
+		return err
+	}
+	e, err := store.GetEntry(ctx, key)
+	if err != nil {
+		fmt.Fprintf(w, "%s: hit in run %s: key %s (the entry is gone now: %v)\n", name, sum.Run, key, err)
+		return nil
+	}
+	fmt.Fprintf(w, "%s: hit in run %s: key %s was recorded by run %s at %s\n", name, sum.Run, key, e.Run, e.Created.Local().Format(time.DateTime))
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-dev/sluice/adapters/local"
 	"github.com/sluice-dev/sluice/internal/report"
 )
 
@@ -70,7 +71,11 @@ func runLogs(_ context.Context, o *logsOptions, stdout io.Writer) error {
 		return err
 	}
 	if o.step != "" {
-		return copyFile(stdout, filepath.Join(dir, "steps", o.step, "log"), o.step)
+		err := copyFile(stdout, local.LogPath(dir, o.step), o.step)
+		if _, ferr := local.FindTask(dir, o.step); err != nil && ferr == nil {
+			return nil // it ran and printed nothing
+		}
+		return err
 	}
 	f, err := os.Open(filepath.Join(dir, "run.json"))
 	if err != nil {
@@ -84,7 +89,7 @@ func runLogs(_ context.Context, o *logsOptions, stdout io.Writer) error {
 	steps := append([]report.StepResult(nil), sum.Steps...)
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Finished.Before(steps[j].Finished) })
 	for _, s := range steps {
-		path := filepath.Join(dir, "steps", s.Name, "log")
+		path := local.LogPath(dir, s.Name)
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}

@@ -115,44 +115,33 @@ func (r *Runner) Hit(ctx context.Context, t *Task) (*Result, bool) {
 	return &Result{Key: key, Cached: true, Params: e.Params, Artifacts: e.Artifacts}, true
 }
 
-// Execute runs one task in the scratch directory root (created if
-// needed): a cache hit returns the recorded outputs without running
+// Execute runs one task in the scratch directory root, which must be new
+// (created if needed; each attempt gets its own): a cache hit returns the recorded outputs without running
 // anything; a miss runs the command, stores its outputs and then, only if
 // all of them were stored, the cache entry.
 func (r *Runner) Execute(ctx context.Context, t *Task, root string, stdout, stderr io.Writer) (*Result, error) {
 	key := t.Key()
 	entry, warnings := r.Lookup(ctx, t, key)
-	if entry != nil && !r.Verify {
+	switch {
+	case entry != nil && !r.Verify:
 		return &Result{Key: key, Cached: true, Params: entry.Params, Artifacts: entry.Artifacts}, nil
-	}
-	res, err := r.run(ctx, t, root, stdout, stderr)
-	if err != nil {
-		return nil, err
-	}
-	res.Key, res.Warnings = key, warnings
-	if entry != nil {
+	case entry != nil:
+		// Verify mode: run the hit and compare; the entry stays as it is.
+		res, err := r.run(ctx, t, root, stdout, stderr)
+		if err != nil {
+			return nil, err
+		}
 		if diffs := compareOutputs(entry, res); len(diffs) > 0 {
 			return nil, &VerifyError{Diffs: diffs}
 		}
-		res.Cached = true
+		res.Key, res.Cached = key, true
 		return res, nil
 	}
-	if r.NoCache || !t.Cache {
-		return res, nil
-	}
-	err = r.Store.PutEntry(ctx, &cache.Entry{
-		Key:        key,
-		Pipeline:   t.Pipeline,
-		Step:       t.Step,
-		Run:        t.Run,
-		Created:    r.now().UTC(),
-		Components: t.Components(),
-		Params:     res.Params,
-		Artifacts:  res.Artifacts,
-	})
+	res, err := r.Run(ctx, t, root, stdout, stderr)
 	if err != nil {
-		return nil, fmt.Errorf("write cache entry: %w", err)
+		return nil, err
 	}
+	res.Warnings = warnings
 	return res, nil
 }
 
@@ -179,31 +168,67 @@ func truncate(s string) string {
 }
 
 // Paths of a task's scratch directory.
-func inputPath(root, ref string) string { return filepath.Join(root, "in", ref) }
+//
+// The command runs in root itself (its working directory and TMPDIR);
+// inputs and outputs sit in hidden directories beside what it writes, so
+// a step with neither costs one directory.
+func inputPath(root, ref string) string { return filepath.Join(root, ".sluice-in", ref) }
 func outputPath(root, ref string) string {
 	kind, name, _ := strings.Cut(strings.TrimPrefix(ref, "outputs."), ".")
-	return filepath.Join(root, "out", kind, name)
+	return filepath.Join(root, ".sluice-out", kind, name)
+}
+
+// Run runs a task that is known to miss: the command, then its outputs to
+// the store and, if all of them were stored, the cache entry. Execute is
+// Lookup then Run; a caller that has just asked Hit calls Run directly.
+func (r *Runner) Run(ctx context.Context, t *Task, root string, stdout, stderr io.Writer) (*Result, error) {
+	res, err := r.run(ctx, t, root, stdout, stderr)
+	if err != nil {
+		return nil, err
+	}
+	res.Key = t.Key()
+	if r.NoCache || !t.Cache {
+		return res, nil
+	}
+	err = r.Store.PutEntry(ctx, &cache.Entry{
+		Key:        res.Key,
+		Pipeline:   t.Pipeline,
+		Step:       t.Step,
+		Run:        t.Run,
+		Created:    r.now().UTC(),
+		Components: t.Components(),
+		Params:     res.Params,
+		Artifacts:  res.Artifacts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("write cache entry: %w", err)
+	}
+	return res, nil
 }
 
 func (r *Runner) run(ctx context.Context, t *Task, root string, stdout, stderr io.Writer) (*Result, error) {
-	for _, d := range []string{"in", "out/params", "out/artifacts", "tmp"} {
+	// Only the directories this task needs: a no-op step makes one.
+	var dirs []string
+	if len(t.Artifacts) > 0 {
+		dirs = append(dirs, ".sluice-in")
+	}
+	if len(t.Outputs.Params) > 0 {
+		dirs = append(dirs, ".sluice-out/params")
+	}
+	if len(t.Outputs.Artifacts) > 0 {
+		dirs = append(dirs, ".sluice-out/artifacts")
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, err
+	}
+	for _, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return nil, err
 		}
 	}
 	for ref, a := range t.Artifacts {
-		dest := inputPath(root, ref)
-		if _, err := os.Lstat(dest); err == nil {
-			continue // a retry: already in place
-		}
-		if err := cache.GetPath(ctx, r.Store, a, dest); err != nil {
+		if err := cache.GetPath(ctx, r.Store, a, inputPath(root, ref)); err != nil {
 			return nil, fmt.Errorf("fetch input %s: %w", ref, err)
-		}
-	}
-	// A retry starts from clean outputs.
-	for _, d := range []string{"out/params", "out/artifacts"} {
-		if err := cleanDir(filepath.Join(root, d)); err != nil {
-			return nil, err
 		}
 	}
 	paths := func(ref string) (string, error) {
@@ -245,10 +270,7 @@ func (r *Runner) run(ctx context.Context, t *Task, root string, stdout, stderr i
 	}
 	dir := t.WorkingDir
 	if dir == "" {
-		dir = r.Exec.Path(root, filepath.Join(root, "work"))
-		if err := os.MkdirAll(filepath.Join(root, "work"), 0o755); err != nil {
-			return nil, err
-		}
+		dir = r.Exec.Path(root, root)
 	}
 	cctx := ctx
 	if t.Timeout > 0 {
@@ -266,13 +288,6 @@ func (r *Runner) run(ctx context.Context, t *Task, root string, stdout, stderr i
 		return nil, &ExitError{Code: code}
 	}
 	return r.collect(ctx, t, root)
-}
-
-func cleanDir(dir string) error {
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	return os.MkdirAll(dir, 0o755)
 }
 
 // collect reads the output parameters and stores the output artifacts.

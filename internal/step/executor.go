@@ -49,10 +49,10 @@ var _ Executor = Process{}
 // Path is the identity: the command sees host paths.
 func (Process) Path(_, host string) string { return host }
 
-// Env passes PATH and HOME through, and points TMPDIR into the task's
-// scratch directory: nothing else of the host's environment leaks in.
+// Env passes PATH and HOME through, and points TMPDIR at the task's
+// working directory: nothing else of the host's environment leaks in.
 func (Process) Env(root string) []string {
-	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + filepath.Join(root, "tmp")}
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + filepath.Join(root, "work")}
 }
 
 // Run starts the command in a new process group and waits for it.
