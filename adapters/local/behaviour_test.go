@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -459,4 +460,48 @@ func alive(pid int) bool {
 	}
 	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
 	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
+// TestInterruptStopsCleanly cancels a run (Ctrl-C) while one step sleeps:
+// the run stops at once, the sleeping step's process group is gone and
+// no entry is written for it, and what finished before stays cached.
+func TestInterruptStopsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	started := filepath.Join(dir, "started")
+	p := mustParse(t, fmt.Sprintf(`
+  steps:
+    - {name: first, command: [sh, -c, 'echo 1 > ${{ outputs.params.v }}'], outputs: {params: [{name: v}]}}
+    - {name: sleeper, after: [first], command: [sh, -c, 'test -e %[1]s.done && exit 0; touch %[1]s; sleep 30']}
+    - {name: never, after: [sleeper], command: [sh, -c, 'true']}
+`, started))
+	e := newEnv(t)
+	params, _ := p.ResolveParams(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for {
+			if _, err := os.Stat(started); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	begin := time.Now()
+	sum, err := local.Run(ctx, p, params, local.Options{Store: e.store, RunsDir: e.runs})
+	if !errors.Is(err, local.ErrInterrupted) {
+		t.Fatalf("err = %v, want ErrInterrupted", err)
+	}
+	if d := time.Since(begin); d > 10*time.Second {
+		t.Errorf("stopping took %s", d)
+	}
+	want := map[string]report.State{"first": report.Succeeded, "sleeper": report.Failed, "never": report.Skipped}
+	if diff := cmp.Diff(want, states(sum)); diff != "" {
+		t.Errorf("states (-want +got):\n%s", diff)
+	}
+	verifyStore(t, e.store)
+	os.WriteFile(started+".done", nil, 0o644)
+	sum, _ = e.run(p, nil)
+	if st := states(sum)["first"]; st != report.Cached {
+		t.Errorf("after the interrupt, first is %s, want Cached", st)
+	}
 }
