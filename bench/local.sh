@@ -57,7 +57,6 @@ best() { # best of 3: the minimum time, its memory
   local out best_t=999999 best_m="?"
   for _ in 1 2 3; do
     out=$(measure "$@")
-    set -- "$@"
     t=${out% *}; m=${out#* }
     if (( $(echo "$t < $best_t" | bc -l) )); then best_t=$t; best_m=$m; fi
   done
@@ -70,20 +69,28 @@ cold_r=$(best bash -c "rm -rf cache runs && ./sluice run dag.yaml --parallel $pa
 ./sluice run dag.yaml --parallel "$par" --cache-dir cache --runs-dir runs >/dev/null
 warm_r=$(best ./sluice run dag.yaml --parallel "$par" --cache-dir cache --runs-dir runs)
 
-# 1 GiB artifact: storing it (hash in the same pass as the copy) against
-# openssl hashing the same file.
-head -c $((1 << 30)) /dev/urandom > big
+# 1 GiB artifact: a step's output file stored in the cache (hashed in one
+# read, then moved into the store, never copied) against openssl hashing
+# the same bytes. The step only renames a prepared file into its output
+# path, so the run's time is sluice's: start, hash, store, finish.
+head -c $((1 << 30)) /dev/urandom > big.src
 cat > big.yaml <<YAML
 apiVersion: sluice.dev/v1alpha1
 kind: Pipeline
 metadata: {name: big}
 spec:
   steps:
-    - {name: put, image: busybox:1.36, command: [ln, -s, $work/big, '\${{ outputs.artifacts.f }}'], outputs: {artifacts: [{name: f}]}}
+    - {name: put, image: busybox:1.36, command: [mv, $work/big, '\${{ outputs.artifacts.f }}'], outputs: {artifacts: [{name: f}]}}
 YAML
-cat big > /dev/null # warm the page cache for both
-ssl_r=$(best openssl dgst -sha256 big)
-put_r=$(best bash -c "rm -rf cache2 && ./sluice cache put --cache-dir cache2 big")
+ssl_r=$(best openssl dgst -sha256 big.src)
+put_best=999999 put_m="?"
+for _ in 1 2 3; do
+  rm -rf cache2 runs2 && cp big.src big && cat big > /dev/null
+  out=$(measure ./sluice run big.yaml --cache-dir cache2 --runs-dir runs2)
+  t=${out% *}
+  if (( $(echo "$t < $put_best" | bc -l) )); then put_best=$t; put_m=${out#* }; fi
+done
+put_r="$put_best $put_m"
 
 t() { echo "${1% *}"; }
 m() { echo "${1#* }"; }
