@@ -9,8 +9,10 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -24,6 +26,9 @@ const (
 	MaxFileSize = 16 << 20
 	// MaxNodes is the most YAML nodes a file may expand to, aliases included.
 	MaxNodes = 1_000_000
+	// MaxDepth is how deeply a file may nest, aliases included; it bounds
+	// the decoder's recursion.
+	MaxDepth = 1000
 )
 
 // source is what the parser remembers of a file: its name and the
@@ -50,6 +55,11 @@ func (s *source) at(p Path) Pos {
 	}
 }
 
+func (s *source) has(p Path) bool {
+	_, ok := s.pos[p]
+	return ok
+}
+
 // Pos returns where the value at path p came from, or the nearest enclosing
 // node that has a position. A pipeline built in code has no positions.
 func (p *Pipeline) Pos(path Path) Pos { return p.src.at(path) }
@@ -69,6 +79,9 @@ func Load(file string) (*Pipeline, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > MaxFileSize {
+		return nil, tooLargeFile(file) // refused without reading it
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, err
@@ -93,17 +106,25 @@ func Parse(file string, data []byte) (*Pipeline, error) {
 // spec.defaults, without validating it.
 func Decode(file string, data []byte) (*Pipeline, error) {
 	top := Pos{File: file}
+	empty := List{{Pos: top, Msg: "empty file: expected a Pipeline (apiVersion: " + APIVersion + ")"}}
 	switch {
 	case len(data) > MaxFileSize:
-		return nil, List{{Pos: top, Msg: fmt.Sprintf("file is larger than the %d MiB limit", MaxFileSize>>20), Err: ErrTooLarge}}
+		return nil, tooLargeFile(file)
+	case structure(data) > MaxNodes:
+		// A file with more lines, keys and flow items than MaxNodes would
+		// be refused anyway, after the YAML parser had spent seconds and
+		// gigabytes on it.
+		return nil, List{{Pos: top, Err: ErrTooLarge, Msg: fmt.Sprintf("file has more lines, keys and list items than the %d nodes a pipeline may have", MaxNodes)}}
 	case len(bytes.TrimSpace(data)) == 0:
-		return nil, List{{Pos: top, Msg: "empty file: expected a Pipeline (apiVersion: " + APIVersion + ")"}}
+		return nil, empty
 	case bytes.IndexByte(data, 0) >= 0:
 		return nil, List{{Pos: top, Msg: "binary file: expected a YAML or JSON Pipeline", Err: ErrSyntax}}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
+	if err := dec.Decode(&doc); err == io.EOF {
+		return nil, empty // comments only
+	} else if err != nil {
 		return nil, List{syntaxError(file, err)}
 	}
 	var extra yaml.Node
@@ -114,7 +135,9 @@ func Decode(file string, data []byte) (*Pipeline, error) {
 		}
 		return nil, List{{Pos: pos, Msg: "more than one YAML document: a file holds one Pipeline"}}
 	}
-	d := &decoder{src: &source{file: file, pos: map[Path]Pos{}}}
+	// Real files hold a node every 30 to 60 bytes; sizing the map up front
+	// spares rehashing it as it grows.
+	d := &decoder{src: &source{file: file, pos: make(map[Path]Pos, len(data)/32)}}
 	p := &Pipeline{src: d.src}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -129,6 +152,22 @@ func Decode(file string, data []byte) (*Pipeline, error) {
 	}
 	p.ApplyDefaults()
 	return p, nil
+}
+
+func tooLargeFile(file string) List {
+	return List{{Pos: Pos{File: file}, Msg: fmt.Sprintf("file is larger than the %d MiB limit", MaxFileSize>>20), Err: ErrTooLarge}}
+}
+
+// structure counts the bytes that stand for a node in any YAML file:
+// newlines, ':' and ',', a cheap upper estimate of its nodes made before parsing.
+func structure(data []byte) int {
+	n := 0
+	for _, c := range data {
+		if c == '\n' || c == ':' || c == ',' {
+			n++
+		}
+	}
+	return n
 }
 
 var lineRE = regexp.MustCompile(`^yaml: line (\d+): `)
@@ -148,10 +187,12 @@ func syntaxError(file string, err error) *FieldError {
 // decoder walks a YAML node tree into Go values by their json tags,
 // recording positions and collecting every error instead of stopping.
 type decoder struct {
-	src   *source
-	errs  List
-	nodes int
-	over  bool
+	src     *source
+	errs    List
+	nodes   int
+	over    bool
+	open    []*yaml.Node // the nodes being decoded, outermost first
+	aliased int          // how many of them were reached through an alias
 }
 
 var (
@@ -172,14 +213,58 @@ func (d *decoder) enter(n *yaml.Node, path Path) (*yaml.Node, bool) {
 	}
 	d.nodes++
 	if d.nodes > MaxNodes {
-		if !d.over {
-			d.over = true
-			d.errs = append(d.errs, &FieldError{Pos: d.pos(n), Path: path, Err: ErrTooLarge,
-				Msg: fmt.Sprintf("document expands to more than %d nodes (YAML aliases?)", MaxNodes)})
-		}
+		d.tooLarge(n, path, fmt.Sprintf("document expands to more than %d nodes (YAML aliases?)", MaxNodes))
 		return n, false
 	}
 	return n, true
+}
+
+// tooLarge reports the first limit the file goes beyond.
+func (d *decoder) tooLarge(n *yaml.Node, path Path, msg string) {
+	if !d.over {
+		d.over = true
+		d.errs = append(d.errs, &FieldError{Pos: d.pos(n), Path: path, Msg: msg, Err: ErrTooLarge})
+	}
+}
+
+// record remembers where the value at path is written. Nodes reached
+// through an alias are not recorded: they are placed at the alias (their
+// nearest recorded ancestor), which also keeps the map as small as the
+// file however much the aliases expand.
+func (d *decoder) record(path Path, n *yaml.Node) {
+	if d.aliased == 0 {
+		d.src.pos[path] = d.pos(n)
+	}
+}
+
+// expand counts node n, resolves it if it is an alias and calls f with
+// what it names. It refuses an alias inside the node it names, and nesting
+// beyond MaxDepth: either would recurse until the stack overflows.
+func (d *decoder) expand(n *yaml.Node, path Path, f func(*yaml.Node)) bool {
+	r, ok := d.enter(n, path)
+	if !ok {
+		return false
+	}
+	if len(d.open) >= MaxDepth {
+		d.tooLarge(r, path, fmt.Sprintf("document nests more than %d levels deep", MaxDepth))
+		return false
+	}
+	alias := 0
+	if r != n {
+		if slices.Contains(d.open, r) {
+			d.tooLarge(n, path, fmt.Sprintf("YAML alias *%s is inside the node it names: it expands forever", n.Value))
+			return false
+		}
+		alias = 1
+	}
+	d.open = append(d.open, r)
+	d.aliased += alias
+	defer func() {
+		d.open = d.open[:len(d.open)-1]
+		d.aliased -= alias
+	}()
+	f(r)
+	return true
 }
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
@@ -207,11 +292,12 @@ func kindName(n *yaml.Node) string {
 }
 
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path Path) {
-	n, ok := d.enter(n, path)
-	if !ok {
-		return
-	}
-	d.src.pos[path] = d.pos(n)
+	d.record(path, n)
+	d.expand(n, path, func(n *yaml.Node) { d.into(n, v, path) })
+}
+
+// into decodes a node that is not an alias.
+func (d *decoder) into(n *yaml.Node, v reflect.Value, path Path) {
 	t := v.Type()
 	switch {
 	case t == valueType:
@@ -239,7 +325,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path Path) {
 			return
 		}
 		e := reflect.New(t.Elem())
-		d.value(n, e.Elem(), path)
+		d.into(n, e.Elem(), path)
 		v.Set(e)
 	case reflect.Struct:
 		d.structure(n, v, path)
@@ -292,16 +378,24 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path Path) {
 		// Numbers and booleans are taken as written: `args: [0.1]`.
 		v.SetString(n.Value)
 	case reflect.Int, reflect.Int64:
-		i, err := strconv.ParseInt(n.Value, 0, 64)
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil || (t.Kind() == reflect.Int && (i > math.MaxInt32 || i < math.MinInt32)) {
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 			d.fail(n, path, "expected an integer, got %s", kindName(n))
+			return
+		}
+		i, err := strconv.ParseInt(n.Value, 0, 64)
+		if err != nil || (t.Kind() == reflect.Int && (i > math.MaxInt32 || i < math.MinInt32)) {
+			d.fail(n, path, "integer %s is out of range", n.Value)
 			return
 		}
 		v.SetInt(i)
 	case reflect.Float64:
 		f, err := strconv.ParseFloat(n.Value, 64)
-		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || err != nil {
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
 			d.fail(n, path, "expected a number, got %s", kindName(n))
+			return
+		}
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			d.fail(n, path, "%q is not a finite number", n.Value)
 			return
 		}
 		v.SetFloat(f)
@@ -310,7 +404,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path Path) {
 			d.fail(n, path, "expected true or false, got %s", kindName(n))
 			return
 		}
-		v.SetBool(n.Value == "true" || n.Value == "True" || n.Value == "TRUE")
+		var b bool
+		if n.Decode(&b) != nil {
+			d.fail(n, path, "expected true or false, got %q", n.Value)
+			return
+		}
+		v.SetBool(b)
 	default:
 		panic("ir: cannot decode into " + t.String())
 	}
@@ -318,6 +417,23 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path Path) {
 
 // fields maps json names to struct field indexes, cached per type.
 func fields(t reflect.Type) ([]string, map[string]int) {
+	if f, ok := fieldCache.Load(t); ok {
+		f := f.(fieldsOf)
+		return f.names, f.idx
+	}
+	names, idx := fieldsUncached(t)
+	fieldCache.Store(t, fieldsOf{names, idx})
+	return names, idx
+}
+
+type fieldsOf struct {
+	names []string
+	idx   map[string]int
+}
+
+var fieldCache sync.Map // reflect.Type → fieldsOf
+
+func fieldsUncached(t reflect.Type) ([]string, map[string]int) {
 	var names []string
 	idx := map[string]int{}
 	for i := range t.NumField() {
@@ -346,8 +462,8 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path Path) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
 			for _, m := range mergeSources(n.Content[i+1]) {
-				if m, ok := d.enter(m, path); ok {
-					d.structure(m, v, path)
+				if !d.expand(m, path, func(m *yaml.Node) { d.structure(m, v, path) }) {
+					return
 				}
 			}
 		}
@@ -401,16 +517,18 @@ func (d *decoder) any(n *yaml.Node, path Path) (any, bool) {
 			}
 			return b, true
 		case "!!int", "!!float":
-			f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
-			if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-				if i, ierr := strconv.ParseInt(n.Value, 0, 64); ierr == nil {
+			// Integers read as integer fields read them (0x1F, 0o17, 1_000);
+			// other numbers keep their text where it is valid JSON, so that
+			// the canonical encoding writes what the user wrote.
+			if n.Tag == "!!int" {
+				if i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil {
 					return json.Number(strconv.FormatInt(i, 10)), true
 				}
+			}
+			f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+			if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 				d.fail(n, path, "%q is not a JSON number", n.Value)
 				return nil, false
-			}
-			if _, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
-				return json.Number(n.Value), true
 			}
 			if !json.Valid([]byte(n.Value)) {
 				return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), true
@@ -422,12 +540,7 @@ func (d *decoder) any(n *yaml.Node, path Path) (any, bool) {
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for i, c := range n.Content {
-			c, ok := d.enter(c, path.Index(i))
-			if !ok {
-				return nil, false
-			}
-			d.src.pos[path.Index(i)] = d.pos(c)
-			x, ok := d.any(c, path.Index(i))
+			x, ok := d.element(c, path.Index(i))
 			if !ok {
 				return nil, false
 			}
@@ -449,11 +562,7 @@ func (d *decoder) any(n *yaml.Node, path Path) (any, bool) {
 				d.fail(k, path.Key(k.Value), "duplicate key %q", k.Value)
 				return nil, false
 			}
-			c, ok := d.enter(n.Content[i+1], path.Key(k.Value))
-			if !ok {
-				return nil, false
-			}
-			x, ok := d.any(c, path.Key(k.Value))
+			x, ok := d.element(n.Content[i+1], path.Key(k.Value))
 			if !ok {
 				return nil, false
 			}
@@ -463,6 +572,13 @@ func (d *decoder) any(n *yaml.Node, path Path) (any, bool) {
 	}
 	d.fail(n, path, "unsupported YAML node")
 	return nil, false
+}
+
+// element converts one element of a list or an object.
+func (d *decoder) element(n *yaml.Node, path Path) (x any, ok bool) {
+	d.record(path, n)
+	d.expand(n, path, func(n *yaml.Node) { x, ok = d.any(n, path) })
+	return x, ok
 }
 
 // parseDuration reads a Go duration ("90s", "1h30m"); a negative one is an

@@ -66,23 +66,37 @@ var notInDefaults = []string{fName, fGroup, fAfter, fWhen, fForEach, fInputs, fO
 
 // ApplyDefaults fills every command step's unset fields from spec.defaults,
 // field by field: a step that sets cache.salt still gets cache.enabled from
-// the defaults. A zero value counts as unset. Decode calls it; call it
-// yourself for a pipeline built in code.
+// the defaults. A zero value, or an empty list or map, counts as unset.
+// Decode calls it; call it yourself for a pipeline built in code.
 func (p *Pipeline) ApplyDefaults() {
 	def := p.Spec.Defaults
 	if def == nil {
 		return
 	}
 	// Positions of defaulted fields point at the defaults, so errors in
-	// them name the line the user has to change.
-	var defPos map[Path]Pos
+	// them name the line the user has to change. They are grouped by the
+	// step field they are under.
+	type placed struct {
+		rest string // the path below spec.defaults
+		pos  Pos
+	}
+	var defPos map[string][]placed
 	if p.src != nil {
-		defPos = map[Path]Pos{}
-		prefix := Path(fSpec).Field(fDefaults)
+		defPos = map[string][]placed{}
+		prefix := string(Path(fSpec).Field(fDefaults)) + "."
 		for path, pos := range p.src.pos {
-			if rest, ok := strings.CutPrefix(string(path), string(prefix)+"."); ok {
-				defPos[Path(rest)] = pos
+			if rest, ok := strings.CutPrefix(string(path), prefix); ok {
+				field := rest[:strings.IndexAny(rest+".", ".[")]
+				defPos[field] = append(defPos[field], placed{rest, pos})
 			}
+		}
+	}
+	// The json name of each field that takes a default, "" for the others.
+	st := reflect.TypeFor[Step]()
+	names := make([]string, st.NumField())
+	for fi := range names {
+		if name, _, _ := strings.Cut(st.Field(fi).Tag.Get("json"), ","); !containsString(notInDefaults, name) {
+			names[fi] = name
 		}
 	}
 	dv := reflect.ValueOf(def).Elem()
@@ -96,19 +110,13 @@ func (p *Pipeline) ApplyDefaults() {
 				continue
 			}
 			sv := reflect.ValueOf(s).Elem()
-			for fi := range sv.NumField() {
-				name, _, _ := strings.Cut(sv.Type().Field(fi).Tag.Get("json"), ",")
-				if containsString(notInDefaults, name) {
+			for fi, name := range names {
+				if name == "" || !merge(sv.Field(fi), dv.Field(fi)) {
 					continue
 				}
-				if merge(sv.Field(fi), dv.Field(fi)) && defPos != nil {
-					for rest, pos := range defPos {
-						r := string(rest)
-						if r == name || strings.HasPrefix(r, name+".") || strings.HasPrefix(r, name+"[") {
-							if _, set := p.src.pos[sp.Field(r)]; !set {
-								p.src.pos[sp.Field(r)] = pos
-							}
-						}
+				for _, d := range defPos[name] {
+					if at := sp.Field(d.rest); !p.src.has(at) {
+						p.src.pos[at] = d.pos
 					}
 				}
 			}
@@ -121,10 +129,10 @@ func (p *Pipeline) ApplyDefaults() {
 // merge fills dst from src where dst is unset, recursing into structs; it
 // reports whether anything was taken from src.
 func merge(dst, src reflect.Value) bool {
-	if src.IsZero() {
+	if unset(src) {
 		return false
 	}
-	if dst.IsZero() {
+	if unset(dst) {
 		dst.Set(deepCopy(src))
 		return true
 	}
@@ -146,6 +154,17 @@ func merge(dst, src reflect.Value) bool {
 		return took
 	}
 	return false
+}
+
+// unset reports whether a field counts as not written: its zero value, or
+// an empty list or map (the canonical encoding omits those, so they must
+// mean the same as absent for Parse(Encode(p)) to give p back).
+func unset(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Slice, reflect.Map:
+		return v.Len() == 0
+	}
+	return v.IsZero()
 }
 
 // deepCopy copies a value of the IR types, so that steps never share

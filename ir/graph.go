@@ -66,6 +66,36 @@ func (g *Graph) All() []*Node {
 	return out
 }
 
+// declared returns every node in file order, members of a group right after
+// the group itself; onExit nodes last.
+func (g *Graph) declared() []*Node {
+	var out []*Node
+	var walk func([]*Node)
+	walk = func(ns []*Node) {
+		inFile := make([]*Node, len(ns))
+		for _, n := range ns {
+			inFile[n.index] = n
+		}
+		for _, n := range inFile {
+			out = append(out, n)
+			walk(n.Children)
+		}
+	}
+	walk(g.Steps)
+	walk(g.OnExit)
+	return out
+}
+
+// contains reports whether m is inside the group n, at any depth.
+func (n *Node) contains(m *Node) bool {
+	for a := m.Parent; a != nil; a = a.Parent {
+		if a == n {
+			return true
+		}
+	}
+	return false
+}
+
 // Graph returns the dependency graph of a validated pipeline.
 func (p *Pipeline) Graph() *Graph {
 	if p.graph == nil {

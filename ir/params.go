@@ -3,6 +3,7 @@ package ir
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,17 +74,18 @@ func ParseValue(s string, t ParamType) (Value, error) {
 	case TypeString, "":
 		return NewValue(s), nil
 	case TypeInt:
-		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
+		i, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
 			return Value{}, fmt.Errorf("%q is not an int", s)
 		}
-		return NewValue(json.Number(s)), nil
+		return NewValue(json.Number(strconv.FormatInt(i, 10))), nil // "+5", "007": JSON has neither
 	case TypeFloat:
 		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || !json.Valid([]byte(s)) {
-			if err == nil {
-				return NewValue(json.Number(strconv.FormatFloat(f, 'g', -1, 64))), nil
-			}
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return Value{}, fmt.Errorf("%q is not a float", s)
+		}
+		if !json.Valid([]byte(s)) {
+			return NewValue(json.Number(strconv.FormatFloat(f, 'g', -1, 64))), nil
 		}
 		return NewValue(json.Number(s)), nil
 	case TypeBool:

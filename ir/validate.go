@@ -73,9 +73,14 @@ func (v *validator) run() {
 
 	g, cycles := buildGraph(p)
 	v.graph = g
+	// Names in file order, so that "first at" names the first in the file
+	// whatever order the steps run in.
 	seen := map[string]Path{}
+	for _, n := range g.declared() {
+		v.stepName(n, seen)
+	}
 	for _, n := range g.All() {
-		v.step(n, seen)
+		v.step(n)
 	}
 	for _, c := range cycles {
 		names := make([]string, len(c))
@@ -239,7 +244,7 @@ func stepFieldSet(s *Step, field string) bool {
 	return false
 }
 
-func (v *validator) step(n *Node, seen map[string]Path) {
+func (v *validator) stepName(n *Node, seen map[string]Path) {
 	s, path := n.Step, n.Path
 	if v.dnsLabel(path.Field(fName), s.Name, "step") {
 		switch {
@@ -251,6 +256,10 @@ func (v *validator) step(n *Node, seen map[string]Path) {
 			seen[s.Name] = path
 		}
 	}
+}
+
+func (v *validator) step(n *Node) {
+	s, path := n.Step, n.Path
 	if s.Group != nil {
 		v.group(n)
 	} else {
@@ -452,7 +461,9 @@ func (v *validator) inputs(n *Node) {
 			v.errorf(pp.Field(fName), "duplicate input %q", ip.Name)
 		}
 		names[ip.Name] = true
-		v.paramType(pp.Field(fType), ip.Type)
+		if !v.paramType(pp.Field(fType), ip.Type) {
+			ip.Type = "" // reported; do not check values against it
+		}
 		switch {
 		case ip.From != "" && ip.Value != "":
 			v.errorf(pp, "set value or from, not both")
@@ -649,6 +660,9 @@ func (v *validator) stepRef(n *Node, path Path, r Ref) ParamType {
 	case target == n:
 		v.errorf(path, "${{ %s }}: a step cannot read its own outputs through steps.%s; use outputs.*", r, r.Step)
 		return ""
+	case n.contains(target):
+		v.errorf(path, "${{ %s }}: %q is a step of this group, whose when and forEach are decided before its steps run", r, r.Step)
+		return ""
 	case target.Step.Group != nil:
 		v.errorf(path, "${{ %s }}: %q is a group, which has no outputs of its own", r, r.Step)
 		return ""
@@ -726,6 +740,8 @@ func (v *validator) after(n *Node) {
 			v.errorf(ap, "no step %q", a)
 		case target == n:
 			v.errorf(ap, "a step cannot run after itself")
+		case n.contains(target):
+			v.errorf(ap, "%q is a step of this group; a group cannot wait for its own steps", a)
 		case target.OnExit && !n.OnExit:
 			v.errorf(ap, "%q is an onExit step, which runs after every main step", a)
 		case n.OnExit && !target.OnExit:
@@ -769,10 +785,15 @@ func (v *validator) forEach(n *Node) {
 		v.errorf(ip, "${{ %s }} cannot give forEach items: use params.*, steps.*.outputs.params.* or item", r)
 		return
 	}
-	// The loop's items are evaluated outside the loop.
-	outer := *n
-	outer.Step = &Step{}
-	if t := v.ref(&outer, ip, r, false); t != "" && t != TypeList && t != TypeString {
+	// The loop's items are evaluated outside the loop: item is the element
+	// of an enclosing loop.
+	if r.Kind == RefItem {
+		if !n.Parent.InForEach() {
+			v.errorf(ip, "${{ %s }} in forEach.items needs an enclosing step (or group) with forEach", r)
+		}
+		return
+	}
+	if t := v.ref(n, ip, r, false); t != "" && t != TypeList && t != TypeString {
 		v.errorf(ip, "type mismatch: forEach.items needs a list, ${{ %s }} is %s", r, t)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -98,6 +99,10 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 	var x any
 	if err := d.Decode(&x); err != nil {
 		return err
+	}
+	end := d.InputOffset()
+	if _, err := d.Token(); err != io.EOF {
+		return fmt.Errorf("invalid JSON: unexpected text after the value at offset %d", end)
 	}
 	v.v = x
 	return nil

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -62,11 +63,10 @@ const (
 )
 
 type token struct {
-	kind  tokKind
-	op    string   // for tOp
-	tmpl  Template // for tOperand: a literal or placeholder
-	quote bool     // operand was a string literal: never a number or bool
-	off   int
+	kind tokKind
+	op   string   // for tOp
+	tmpl Template // for tOperand: a literal or placeholder
+	off  int
 }
 
 func (t token) String() string {
@@ -118,7 +118,7 @@ func lex(s string) ([]token, error) {
 			if err != nil {
 				return nil, fmt.Errorf("when: string at offset %d: %w", i, err)
 			}
-			toks = append(toks, token{kind: tOperand, tmpl: t, quote: true, off: i})
+			toks = append(toks, token{kind: tOperand, tmpl: t, off: i})
 			i = j
 		default:
 			if op := opAt(s[i:]); op != "" {
@@ -134,7 +134,7 @@ func lex(s string) ([]token, error) {
 			if word == "" {
 				return nil, fmt.Errorf("when: unexpected %q at offset %d", s[i], i)
 			}
-			if _, err := strconv.ParseFloat(word, 64); err != nil && word != "true" && word != "false" {
+			if _, ok := number(word); !ok && word != "true" && word != "false" {
 				return nil, fmt.Errorf("when: unexpected %q at offset %d: quote strings (\"...\") and write placeholders as ${{ ... }}", word, i)
 			}
 			toks = append(toks, token{kind: tOperand, tmpl: Template{{Lit: word}}, off: i})
@@ -248,18 +248,20 @@ func (p *whenParser) primary() (expr, error) {
 	return nil, fmt.Errorf("when: expected an operand at offset %d, got %s", t.off, t)
 }
 
-// val is an evaluated operand or result.
+// val is an evaluated operand or result. Whether it came from a literal,
+// a string or a placeholder does not matter: a value that parses as a
+// number is one.
 type val struct {
-	text  string
-	quote bool // from a string literal: always a string
+	text string
 }
 
-func (v val) number() (float64, bool) {
-	if v.quote {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v.text), 64)
-	return f, err == nil
+func (v val) number() (float64, bool) { return number(v.text) }
+
+// number parses a finite number; NaN and Inf are text, or "NaN" would
+// compare equal to every number.
+func number(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
 }
 
 func (v val) bool() (bool, error) {
@@ -282,7 +284,7 @@ type operand token
 
 func (o operand) eval(resolve func(Ref) (string, error)) (val, error) {
 	s, err := o.tmpl.Expand(resolve)
-	return val{text: s, quote: o.quote}, err
+	return val{text: s}, err
 }
 
 type negate struct{ e expr }
