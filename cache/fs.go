@@ -248,7 +248,7 @@ func (s *FSStore) OpenBlob(ctx context.Context, d Digest) (io.ReadCloser, error)
 	if err != nil {
 		return nil, fmt.Errorf("open blob %s: %w", d, notFound(err))
 	}
-	return newVerifier(f, d, func() { removeIfSame(path, f) }), nil
+	return VerifyReader(f, d, func() { removeIfSame(path, f) }), nil
 }
 
 // StatBlob implements Store.

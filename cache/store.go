@@ -96,9 +96,11 @@ type verifier struct {
 	err       error  // sticky mismatch error
 }
 
-// newVerifier returns a reader over r that checks r's content against
-// want. Every Store implementation's OpenBlob uses it.
-func newVerifier(r io.ReadCloser, want Digest, onCorrupt func()) io.ReadCloser {
+// VerifyReader returns a reader over r that hashes what it reads and, at
+// EOF, returns an error wrapping ErrCorrupt instead of io.EOF when the
+// content is not want, calling onCorrupt once. Every Store's OpenBlob
+// returns one.
+func VerifyReader(r io.ReadCloser, want Digest, onCorrupt func()) io.ReadCloser {
 	return &verifier{r: r, h: sha256.New(), want: want, onCorrupt: onCorrupt}
 }
 
@@ -121,6 +123,9 @@ func (v *verifier) Read(p []byte) (int, error) {
 }
 
 func (v *verifier) Close() error { return v.r.Close() }
+
+// ContextReader returns a reader that stops a long copy when ctx is done.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
 
 // ctxReader stops a long copy when its context is done.
 type ctxReader struct {
