@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-dev/sluice/adapters/local"
 	"github.com/sluice-dev/sluice/cache"
+	_ "github.com/sluice-dev/sluice/cache/s3" // s3:// cache URLs
 	"github.com/sluice-dev/sluice/internal/report"
 	"github.com/sluice-dev/sluice/internal/step"
 	"github.com/sluice-dev/sluice/ir"
@@ -41,7 +42,7 @@ type cacheFlags struct {
 
 func (c *cacheFlags) register(cmd *cobra.Command, withNoCache bool) {
 	cmd.Flags().StringVar(&c.dir, "cache-dir", "", "cache directory (default $XDG_CACHE_HOME/sluice)")
-	cmd.Flags().StringVar(&c.url, "cache", "", "cache store URL (a path, file:///path); overrides --cache-dir")
+	cmd.Flags().StringVar(&c.url, "cache", "", "cache store URL: a path, file:///path, or s3://bucket/prefix?endpoint=host:port&region=r (see docs/cache.md); overrides --cache-dir")
 	if withNoCache {
 		cmd.Flags().BoolVar(&c.noCache, "no-cache", false, "neither read nor write the cache")
 	}

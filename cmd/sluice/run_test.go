@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sluice-dev/sluice/cache/s3test"
 )
 
 const runPipeline = `apiVersion: sluice.dev/v1alpha1
@@ -133,5 +135,31 @@ func TestCacheExplainNamesTheChange(t *testing.T) {
 	code, stdout, _ = sluice(t, append([]string{"cache", "gc", "--older-than", "0s"}, flags[0], flags[1])...)
 	if code != exitOK || !strings.Contains(stdout, "removed 4 entries") {
 		t.Errorf("gc: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestRunOnS3 runs against a real S3 server, then reruns from a fresh
+// machine directory (new runs dir, nothing local) against the same
+// bucket: every step is a hit.
+func TestRunOnS3(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := srv.NewBucket(t)
+	url := srv.URL(t, bucket, "sluice")
+	file, _ := runDirs(t)
+	for i, want := range []string{"Succeeded", "Cached"} {
+		runs := filepath.Join(t.TempDir(), "runs")
+		code, stdout, stderr := sluice(t, "run", file, "--cache", url, "--runs-dir", runs, "-o", "json")
+		if code != exitOK {
+			t.Fatalf("run %d: exit %d\n%s", i, code, stderr)
+		}
+		var sum struct{ Steps []struct{ Name, State string } }
+		if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range sum.Steps {
+			if s.State != want {
+				t.Errorf("run %d: %s is %s, want %s", i, s.Name, s.State, want)
+			}
+		}
 	}
 }
