@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
+	kubeyaml "sigs.k8s.io/yaml"
 )
 
 // Output formats shared by subcommands that print a result.
@@ -67,4 +68,15 @@ func writeYAML(w io.Writer, v any) error {
 		return err
 	}
 	return enc.Close()
+}
+
+// writeKubeYAML writes a Kubernetes object as YAML through its JSON form,
+// so field names and omitempty follow the API types' json tags.
+func writeKubeYAML(w io.Writer, obj any) error {
+	b, err := kubeyaml.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }
