@@ -193,7 +193,7 @@ func deepCopy(v reflect.Value) reflect.Value {
 		}
 	case reflect.Struct:
 		if v.Type() == valueType {
-			out.Set(reflect.ValueOf(NewValue(copyAny(v.Interface().(Value).v))))
+			out.Set(reflect.ValueOf(NewValue(v.Interface().(Value).v)))
 			break
 		}
 		out.Set(v)
@@ -206,24 +206,6 @@ func deepCopy(v reflect.Value) reflect.Value {
 		out.Set(v)
 	}
 	return out
-}
-
-func copyAny(x any) any {
-	switch x := x.(type) {
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = copyAny(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = copyAny(e)
-		}
-		return out
-	}
-	return x
 }
 
 func containsString(list []string, s string) bool {

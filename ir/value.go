@@ -16,7 +16,8 @@ type Value struct {
 }
 
 // NewValue wraps a Go value made of nil, bool, json.Number, string, []any
-// and map[string]any. Other numbers are converted to json.Number.
+// and map[string]any. Other numbers are converted to json.Number. Lists
+// and maps are copied, so the Value shares nothing with v.
 func NewValue(v any) Value { return Value{v: normalize(v)} }
 
 func normalize(v any) any {
