@@ -4,9 +4,12 @@ GO       ?= go
 GOFMT    ?= gofmt
 FUZZTIME ?= 30s## how long `make fuzz` runs each fuzz target
 SCHEMA   := docs/pipeline.schema.json
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)## version stamped into sluice-exec and its image tag
+IMAGE_ARCH   ?= $(shell $(GO) env GOARCH)## architecture of bin/sluice-exec and its image
+IMAGE_FORMAT ?= docker## `make image` output: docker (archive for ctr/docker load) or oci (layout dir)
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint fuzz bench schema schema-check clean
+.PHONY: help build exec image test lint fuzz bench schema schema-check clean
 
 help: ## show this help
 	@awk 'BEGIN { FS = ":.*## " } \
@@ -17,6 +20,14 @@ help: ## show this help
 
 build: ## build the binaries into bin/
 	$(GO) build -o bin/ ./cmd/...
+
+exec: ## build the in-pod launcher bin/sluice-exec: static, stripped, for IMAGE_ARCH
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath \
+	  -ldflags "-s -w -X main.version=$(VERSION)" -o bin/sluice-exec ./cmd/sluice-exec
+
+image: exec ## build the launcher image bin/sluice-exec-image.tar without Docker (ctr images import)
+	GOOS= GOARCH= $(GO) run ./cmd/sluice-image --binary bin/sluice-exec --arch $(IMAGE_ARCH) \
+	  --version $(VERSION) --format $(IMAGE_FORMAT)
 
 test: ## run all tests with the race detector (the README's test command)
 	$(GO) test -race -count=1 ./...

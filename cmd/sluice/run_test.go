@@ -152,7 +152,9 @@ func TestRunOnS3(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("run %d: exit %d\n%s", i, code, stderr)
 		}
-		var sum struct{ Steps []struct{ Name, State string } }
+		var sum struct {
+			Steps []struct{ Name, State string }
+		}
 		if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,110 @@
+// Command sluice-exec is Sluice's in-pod launcher: the engine adapters run
+// each step's command under it, in the step's own container. It binds the
+// step to the values the engine passes in, checks the cache, runs the
+// command or short-circuits it, stores the outputs and the cache entry, and
+// writes the output values where the engine reads them (Argo output
+// parameter files, Tekton result files). It is a small static binary
+// (CGO_ENABLED=0) that links no engine API, no client-go and no cobra; an
+// init container copies it into a volume shared with the step's container,
+// as Argo's emissary and Tekton's entrypoint are copied.
+//
+// # Commands
+//
+//	sluice-exec run --spec-b64 B64 --cache URL [flags]
+//	sluice-exec cp SRC DST
+//	sluice-exec version
+//
+// cp copies a file atomically with mode 0755, creating DST's directory:
+// the init container runs `sluice-exec cp /sluice-exec /sluice/bin/sluice-exec`
+// with the launcher image (the binary at /sluice-exec, its entrypoint).
+//
+// # run
+//
+//	--spec-b64 B64       the step: launch.Spec.Encode's output, standard
+//	                     base64 of {"pipeline": NAME, "step": <ir.Step>},
+//	                     the step exactly as in the pipeline, defaults
+//	                     applied. Env SLUICE_SPEC_B64 when absent.
+//	--spec FILE          the same from a file, as JSON or as base64.
+//	--cache URL          the store, as cache.Open takes it: file:///abs/dir,
+//	                     s3://bucket/prefix?... Env SLUICE_CACHE when absent.
+//	--in KEY=VALUE       a runtime value, repeatable. KEY is a placeholder
+//	                     expression of IR.md: params.NAME,
+//	                     steps.S.outputs.params.NAME,
+//	                     steps.S.outputs.artifacts.NAME, item, item.KEY,
+//	                     pipeline.name, pipeline.runId, pipeline.status.
+//	                     VALUE is the raw text, taken byte for byte; for an
+//	                     artifact, its URI (cas://sha256/<hex>?kind=file|dir&size=N).
+//	--out NAME=PATH      after success, write output NAME (params.X: the
+//	                     value; artifacts.X: the artifact's URI) to PATH.
+//	                     Repeatable; NAME must be a declared output.
+//	--out-dir DIR        after success, write every output to DIR/params.X
+//	                     and DIR/artifacts.X.
+//	--max-value-bytes N  longest value written inline (default 3072).
+//	--max-total-bytes N  bound on all outputs together, for Tekton's
+//	                     termination message (default 0: none).
+//	--work DIR           the step's scratch directory, new or empty: the
+//	                     command's working directory unless the step sets
+//	                     workingDir (default: a temporary directory,
+//	                     removed afterwards).
+//	--run RUN            the run recorded in the cache entry (default: the
+//	                     pipeline.runId value).
+//	--id ID              display name of this execution, e.g. train[2].
+//
+// pipeline.name defaults to the spec's pipeline and pipeline.runId to
+// --run. item is used as given; item.KEY, unless passed itself, is the
+// field KEY of item read as a JSON object. Placeholders for paths
+// (inputs.*, outputs.*, and the local path of steps.S.outputs.artifacts.X)
+// are the launcher's to resolve and cannot be passed in.
+//
+// # Values that cannot travel inline
+//
+// An output value is written as it is only when it is at most
+// --max-value-bytes long and survives every engine unchanged: valid
+// UTF-8, no trailing newline, no `{{` or `$(`, not starting with cas://.
+// Otherwise it is stored in the store as a blob and the text written is a
+// value ref, cas://sha256/<hex>?kind=value&size=N. Every --in VALUE of
+// that form is fetched from the store and replaced by its content, so
+// refs round-trip through the engine invisibly. Engines only ever see
+// refs as opaque strings: a value that an engine itself must read (a
+// `when` it evaluates, a list it fans out over) must stay inline.
+//
+// # What happens
+//
+// The step is bound (step.Bind) to the values passed in and its cache key
+// computed (cache.ComputeKey, the same key as the local runner's). On a
+// hit the recorded outputs are written and nothing runs; stderr gets one
+// line:
+//
+//	sluice-exec: cache hit <key> (run <run>)
+//
+// On a miss the input artifacts are fetched, the command runs (the image
+// is the container's own), its stdout and stderr are the launcher's, its
+// outputs are stored, then the cache entry (only if every output was
+// stored), then the output files. The command starts from the container's
+// environment (less SLUICE_SPEC_B64 and SLUICE_CACHE) plus the step's env;
+// a secret variable is read from the container's variable of that name,
+// which the adapter maps with a secretKeyRef. The working directory is
+// the step's workingDir, else the scratch directory, as on every backend
+// (not the image's WORKDIR).
+//
+// SIGTERM or SIGINT stops the command's whole process group: SIGTERM,
+// then SIGKILL after step.Grace (5s). No outputs and no entry are written.
+//
+// # Exit codes
+//
+//	0        success (hit or miss): outputs written
+//	N        the command's own exit code (128+n if a signal killed it);
+//	         nothing written
+//	64       bad invocation: flags, spec, --in, --out; nothing ran
+//	69       the store could not be opened, or an input not fetched;
+//	         nothing ran
+//	74       outputs could not be read, stored or written
+//	124      the step's timeout stopped the command
+//	127      the command could not be started
+//	128+n    the launcher received signal n (143 for SIGTERM)
+//
+// A non-zero exit whose last stderr line starts with "sluice-exec: error:"
+// is the launcher's own; any other is the command's. Informational lines
+// start with "sluice-exec: " too (cache hit, warning), never with
+// "sluice-exec: error:".
+package main

@@ -1,0 +1,151 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sluice-dev/sluice/cache"
+	"github.com/sluice-dev/sluice/internal/step"
+	"github.com/sluice-dev/sluice/ir"
+)
+
+// Bindings are the runtime values an engine passes to the launcher (--in
+// KEY=VALUE), by placeholder. They are the launcher's step.Values, as the
+// local runner's come from the steps it ran before.
+type Bindings struct {
+	values    map[ir.Ref]string
+	artifacts map[ir.Ref]cache.ArtifactRef
+}
+
+var _ step.Values = (*Bindings)(nil)
+
+// ParseBindings parses --in arguments. KEY is a placeholder expression as
+// written between ${{ and }}: params.NAME, steps.S.outputs.params.NAME,
+// steps.S.outputs.artifacts.NAME, item, item.KEY, pipeline.name,
+// pipeline.runId or pipeline.status. VALUE is the raw text; for an
+// artifact it is the artifact's URI (cache.ArtifactRef.URI). Every problem
+// is reported at once.
+func ParseBindings(args []string) (*Bindings, error) {
+	b := &Bindings{values: map[ir.Ref]string{}, artifacts: map[ir.Ref]cache.ArtifactRef{}}
+	var errs []error
+	for _, arg := range args {
+		if err := b.add(arg); err != nil {
+			key, _, _ := strings.Cut(arg, "=")
+			errs = append(errs, fmt.Errorf("--in %s: %w", abbrev(key), err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Bindings) add(arg string) error {
+	key, val, ok := strings.Cut(arg, "=")
+	if !ok {
+		return errors.New("want KEY=VALUE")
+	}
+	ref, err := ir.ParseRef(key)
+	if err != nil {
+		return err
+	}
+	if _, dup := b.values[ref]; dup {
+		return errors.New("given twice")
+	}
+	if _, dup := b.artifacts[ref]; dup {
+		return errors.New("given twice")
+	}
+	switch ref.Kind {
+	case ir.RefStepArtifact:
+		a, err := cache.ParseArtifactURI(val)
+		if err != nil {
+			return err
+		}
+		b.artifacts[ref] = a
+	case ir.RefParam, ir.RefStepParam, ir.RefItem, ir.RefPipelineName, ir.RefPipelineRunID, ir.RefPipelineStatus:
+		if IsValueRef(val) {
+			if _, _, err := ParseValueRef(val); err != nil {
+				return err
+			}
+		}
+		b.values[ref] = val
+	default:
+		return fmt.Errorf("${{ %s }} is resolved by the launcher, not passed in", ref)
+	}
+	return nil
+}
+
+// SetDefault binds ref to val unless it is bound already.
+func (b *Bindings) SetDefault(ref ir.Ref, val string) {
+	if _, ok := b.values[ref]; !ok {
+		b.values[ref] = val
+	}
+}
+
+// Lookup returns the raw value bound to ref.
+func (b *Bindings) Lookup(ref ir.Ref) (string, bool) {
+	v, ok := b.values[ref]
+	return v, ok
+}
+
+// Resolve replaces every value that is a value ref (see IsValueRef) by the
+// value it names, fetched from s.
+func (b *Bindings) Resolve(ctx context.Context, s cache.Store) error {
+	refs := make([]ir.Ref, 0, len(b.values))
+	for ref, v := range b.values {
+		if IsValueRef(v) {
+			refs = append(refs, ref)
+		}
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].String() < refs[j].String() })
+	for _, ref := range refs {
+		v, err := GetValue(ctx, s, b.values[ref])
+		if err != nil {
+			return fmt.Errorf("--in %s: %w", ref, err)
+		}
+		b.values[ref] = v
+	}
+	return nil
+}
+
+// Value implements step.Values. item.KEY is taken as given, or else from
+// the item, read as a JSON object.
+func (b *Bindings) Value(ref ir.Ref) (string, error) {
+	if v, ok := b.values[ref]; ok {
+		return v, nil
+	}
+	if ref.Kind == ir.RefItem && ref.Name != "" {
+		raw, ok := b.values[ir.Ref{Kind: ir.RefItem}]
+		if !ok {
+			return "", fmt.Errorf("${{ %s }}: no value passed in (--in item=… or --in %s=…)", ref, ref)
+		}
+		var item ir.Value
+		if err := item.UnmarshalJSON([]byte(raw)); err != nil || item.Type() != ir.TypeObject {
+			return "", fmt.Errorf("${{ %s }}: the item %q is not a JSON object", ref, abbrev(raw))
+		}
+		f, ok := item.Field(ref.Name)
+		if !ok {
+			return "", fmt.Errorf("${{ %s }}: the item %q has no field %q", ref, abbrev(raw), ref.Name)
+		}
+		return f.String(), nil
+	}
+	return "", fmt.Errorf("${{ %s }}: no value passed in (--in %s=…)", ref, ref)
+}
+
+// Artifact implements step.Values.
+func (b *Bindings) Artifact(ref ir.Ref) (cache.ArtifactRef, error) {
+	if a, ok := b.artifacts[ref]; ok {
+		return a, nil
+	}
+	return cache.ArtifactRef{}, fmt.Errorf("${{ %s }}: no artifact passed in (--in %s=cas://…)", ref, ref)
+}
+
+func abbrev(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
