@@ -17,14 +17,16 @@ trap 'rm -rf "$work"' EXIT
 go build -o "$work/sluice" ./cmd/sluice
 
 # The DAG: step i needs steps i-1 and i/2 (when they exist), the same in
-# the pipeline and the Makefile.
+# the pipeline and the Makefile. Each runs `true sN`: the argument makes
+# every step a distinct computation (identical steps share one cache key,
+# so a DAG of 1,000 identical commands would run one and hit 999).
 awk -v n="$steps" 'BEGIN {
   print "apiVersion: sluice.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: bench}\nspec:\n  defaults: {image: busybox:1.36}\n  steps:"
   for (i = 0; i < n; i++) {
     deps = ""
     if (i > 0) deps = "s" (i-1)
     if (i > 1 && int(i/2) != i-1) deps = deps ", s" int(i/2)
-    printf "    - {name: s%d, command: [true]%s}\n", i, (deps == "" ? "" : ", after: [" deps "]")
+    printf "    - {name: s%d, command: [true, s%d]%s}\n", i, i, (deps == "" ? "" : ", after: [" deps "]")
   }
 }' > "$work/dag.yaml"
 awk -v n="$steps" 'BEGIN {
@@ -33,7 +35,7 @@ awk -v n="$steps" 'BEGIN {
     deps = ""
     if (i > 0) deps = "s" (i-1)
     if (i > 1 && int(i/2) != i-1) deps = deps " s" int(i/2)
-    printf "s%d: %s\n\t@true\n.PHONY: s%d\n", i, deps, i
+    printf "s%d: %s\n\t@true s%d\n.PHONY: s%d\n", i, deps, i, i
   }
 }' > "$work/Makefile"
 

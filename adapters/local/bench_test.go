@@ -14,7 +14,7 @@ import (
 )
 
 // dag is the benchmark DAG of bench/local.sh: step i needs steps i-1 and
-// i/2, each a no-op command.
+// i/2, each a distinct no-op command.
 func dag(b *testing.B, n int) *ir.Pipeline {
 	var s strings.Builder
 	s.WriteString("  steps:\n")
@@ -30,7 +30,7 @@ func dag(b *testing.B, n int) *ir.Pipeline {
 		if len(deps) > 0 {
 			after = ", after: [" + strings.Join(deps, ", ") + "]"
 		}
-		fmt.Fprintf(&s, "    - {name: s%d, command: [true]%s}\n", i, after)
+		fmt.Fprintf(&s, "    - {name: s%d, command: [true, s%d]%s}\n", i, i, after)
 	}
 	p, err := ir.Parse("dag.yaml", []byte(header+s.String()))
 	if err != nil {

@@ -11,6 +11,7 @@
 //	    run.json              the summary (report.Summary), with each step's outputs
 //	    tasks.jsonl           the resolved steps that ran (not hits), one a line
 //	    steps/<step>.log      a step's stdout and stderr, if it printed anything
-//	    work/<step>.<attempt>/ its scratch directory and working directory, removed
-//	                          after the attempt unless --keep-work
+//	    work/                 the steps' scratch (and working) directories, each
+//	                          new or empty when its step starts, removed at the
+//	                          end; with --keep-work, work/<step>.<attempt>/, kept
 package local

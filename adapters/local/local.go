@@ -67,6 +67,7 @@ func Run(ctx context.Context, p *ir.Pipeline, params map[string]ir.Value, opts O
 	if err := os.MkdirAll(filepath.Join(dir, "work"), 0o755); err != nil {
 		return nil, err
 	}
+	sem := make(chan struct{}, opts.Parallel)
 	col := report.NewCollector()
 	obs := report.Observer(col)
 	if opts.Observer != nil {
@@ -78,11 +79,10 @@ func Run(ctx context.Context, p *ir.Pipeline, params map[string]ir.Value, opts O
 		params: params,
 		opts:   opts,
 		dir:    dir,
-		sem:    make(chan struct{}, opts.Parallel),
 		obs:    obs,
 		exec: &step.Runner{
 			Store:    opts.Store,
-			Exec:     opts.Executor,
+			Exec:     limited{opts.Executor, sem},
 			Secrets:  opts.Secrets,
 			NoCache:  opts.NoCache,
 			Verify:   opts.Verify,
@@ -104,6 +104,8 @@ func Run(ctx context.Context, p *ir.Pipeline, params map[string]ir.Value, opts O
 			r.event(n.Name(), report.Pending, 0, "")
 		}
 	}
+	r.exec.Defer = r.later
+	r.scratch = scratchDirs{dir: filepath.Join(dir, "work"), keep: opts.KeepWork, later: r.later}
 	top := &scope{results: map[string]*outcome{}}
 	r.runScope(ctx, r.g.Steps, top)
 	status := ir.StatusSucceeded
@@ -119,6 +121,13 @@ func Run(ctx context.Context, p *ir.Pipeline, params map[string]ir.Value, opts O
 			status = ir.StatusFailed
 		}
 	}
+	r.bg.Wait()
+	if !opts.KeepWork {
+		_ = os.RemoveAll(filepath.Join(dir, "work"))
+	}
+	for _, w := range r.bgErrs {
+		fmt.Fprintf(os.Stderr, "sluice: warning: %v\n", w)
+	}
 	sum.Finished = time.Now()
 	sum.Status = report.State(status)
 	sum.Steps = col.Results()
@@ -133,9 +142,6 @@ func Run(ctx context.Context, p *ir.Pipeline, params map[string]ir.Value, opts O
 	}
 	if err := writeJSON(filepath.Join(dir, "run.json"), sum); err != nil {
 		return sum, err
-	}
-	if !opts.KeepWork {
-		_ = os.Remove(filepath.Join(dir, "work"))
 	}
 	if interrupted {
 		return sum, ErrInterrupted
@@ -156,7 +162,6 @@ type run struct {
 	params map[string]ir.Value
 	opts   Options
 	dir    string
-	sem    chan struct{}
 	obs    report.Observer
 	exec   *step.Runner
 	failed atomic.Bool
@@ -167,6 +172,24 @@ type run struct {
 	outputs map[string]map[string]string // display name → output values
 	logs    map[string]string            // display name → log file
 	tasks   taskLog
+	scratch scratchDirs
+
+	bg     sync.WaitGroup // work no step waits for: cache entries, cleanup
+	bgErrs []error
+}
+
+// later runs work in the background; Run waits for it before returning.
+// Its failures are warnings: a lost cache entry is a future miss.
+func (r *run) later(work func() error) {
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		if err := work(); err != nil {
+			r.mu.Lock()
+			r.bgErrs = append(r.bgErrs, err)
+			r.mu.Unlock()
+		}
+	}()
 }
 
 func (r *run) key(name string) string {
@@ -452,4 +475,21 @@ func typed(v string, t ir.ParamType, isList bool) any {
 		return v
 	}
 	return json.RawMessage(v)
+}
+
+// limited is an executor that runs at most cap(sem) commands at once:
+// what --parallel bounds is the commands, not the runner's bookkeeping.
+type limited struct {
+	step.Executor
+	sem chan struct{}
+}
+
+func (l limited) Run(ctx context.Context, c *step.Cmd) (int, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
+	defer func() { <-l.sem }()
+	return l.Executor.Run(ctx, c)
 }

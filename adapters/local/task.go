@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,14 +143,10 @@ func (r *run) execute(ctx context.Context, n *ir.Node, sc *scope, name string) *
 // nothing and writes nothing; otherwise the resolved task is recorded and
 // the command runs in a fresh scratch directory, its output going to a log
 // file made at its first byte. The files touched per step are kept few: on
-// some filesystems each costs as much as starting the command.
+// some filesystems each costs as much as starting the command. Only the
+// command itself holds one of the --parallel slots (see limited), so
+// this bookkeeping overlaps with other steps' commands.
 func (r *run) attempt(ctx context.Context, t *step.Task, name string, attempt int) (*step.Result, error) {
-	select {
-	case r.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-r.sem }()
 	if attempt == 1 {
 		if res, ok := r.exec.Hit(ctx, t); ok {
 			return res, nil
@@ -170,10 +167,8 @@ func (r *run) attempt(ctx context.Context, t *step.Task, name string, attempt in
 	if attempt > 1 {
 		fmt.Fprintf(log, "--- sluice: attempt %d ---\n", attempt)
 	}
-	work := filepath.Join(r.dir, "work", fmt.Sprintf("%s.%d", name, attempt))
-	if !r.opts.KeepWork {
-		defer os.RemoveAll(work)
-	}
+	work := r.scratch.get(name, attempt)
+	defer r.scratch.put(work)
 	if r.exec.Verify {
 		return r.exec.Execute(ctx, t, work, log, log)
 	}
@@ -262,4 +257,53 @@ func (l *lazyFile) Close() error {
 		return l.err
 	}
 	return l.f.Close()
+}
+
+// scratchDirs hands out the steps' scratch directories. Making and
+// removing a directory are among the dearest things a step does on some
+// filesystems (each a journal write, serialized on the parent), so a
+// directory a step left empty is handed to the next step as it is.
+type scratchDirs struct {
+	dir   string // <run>/work
+	keep  bool   // --keep-work: one named directory per attempt, kept
+	later func(func() error)
+
+	mu   sync.Mutex
+	free []string
+	n    int
+}
+
+func (s *scratchDirs) get(name string, attempt int) string {
+	if s.keep {
+		return filepath.Join(s.dir, fmt.Sprintf("%s.%d", name, attempt))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.free); n > 0 {
+		d := s.free[n-1]
+		s.free = s.free[:n-1]
+		return d
+	}
+	s.n++
+	return filepath.Join(s.dir, fmt.Sprint(s.n))
+}
+
+// put takes a directory back: reused if the step left it empty, removed
+// in the background otherwise.
+func (s *scratchDirs) put(d string) {
+	if s.keep {
+		return
+	}
+	f, err := os.Open(d)
+	if err == nil {
+		_, err = f.Readdirnames(1)
+		f.Close()
+		if err == io.EOF {
+			s.mu.Lock()
+			s.free = append(s.free, d)
+			s.mu.Unlock()
+			return
+		}
+	}
+	s.later(func() error { return os.RemoveAll(d) })
 }

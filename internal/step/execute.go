@@ -61,7 +61,12 @@ type Runner struct {
 	// it off and checks only that the blobs exist (consumers still verify
 	// what they download).
 	ReadBack bool
-	Now      func() time.Time
+	// Defer, when set, is handed work that a step's readers need not wait
+	// for — writing its cache entry — instead of doing it before Run
+	// returns. The caller must wait for that work before it exits, and a
+	// failure there costs a future cache miss, never the step.
+	Defer func(work func() error)
+	Now   func() time.Time
 }
 
 // Result is what one execution produced.
@@ -198,7 +203,7 @@ func (r *Runner) Run(ctx context.Context, t *Task, root string, stdout, stderr i
 	if r.NoCache || !t.Cache {
 		return res, nil
 	}
-	err = r.Store.PutEntry(ctx, &cache.Entry{
+	entry := &cache.Entry{
 		Key:        res.Key,
 		Pipeline:   t.Pipeline,
 		Step:       t.Step,
@@ -207,9 +212,19 @@ func (r *Runner) Run(ctx context.Context, t *Task, root string, stdout, stderr i
 		Components: t.Components(),
 		Params:     res.Params,
 		Artifacts:  res.Artifacts,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("write cache entry: %w", err)
+	}
+	write := func() error {
+		if err := r.Store.PutEntry(context.WithoutCancel(ctx), entry); err != nil {
+			return fmt.Errorf("write cache entry of %s: %w", t.Name(), err)
+		}
+		return nil
+	}
+	if r.Defer != nil {
+		r.Defer(write)
+		return res, nil
+	}
+	if err := write(); err != nil {
+		return nil, err
 	}
 	return res, nil
 }
