@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -444,11 +443,10 @@ func (r *run) aggregate(n *ir.Node, sc *scope, iters []*scope, outs []*outcome) 
 					continue
 				}
 				if v, ok := x.params[p.Name]; ok {
-					list = append(list, typed(v, p.Typ(), x.list()))
+					list = append(list, step.ListElem(v, p.Typ(), x.list()))
 				}
 			}
-			b, _ := json.Marshal(list)
-			o.params[p.Name] = string(b)
+			o.params[p.Name] = step.JSONList(list)
 		}
 		o.params[listMarker] = "1"
 		return o
@@ -468,14 +466,6 @@ func (r *run) aggregate(n *ir.Node, sc *scope, iters []*scope, outs []*outcome) 
 const listMarker = "\x00list"
 
 func (o *outcome) list() bool { return o.params[listMarker] != "" }
-
-// typed makes a list element of an output value, by its declared type.
-func typed(v string, t ir.ParamType, isList bool) any {
-	if (t == ir.TypeString && !isList) || !json.Valid([]byte(v)) {
-		return v
-	}
-	return json.RawMessage(v)
-}
 
 // limited is an executor that runs at most cap(sem) commands at once:
 // what --parallel bounds is the commands, not the runner's bookkeeping.

@@ -10,7 +10,8 @@
 //
 // # Commands
 //
-//	sluice-exec run --spec-b64 B64 --cache URL [flags]
+//	sluice-exec run --spec-b64 B64 --cache URL [flags] [-- LIST ELEMENTS...]
+//	sluice-exec when --when-b64 B64 --out PATH [flags] [-- LIST ELEMENTS...]
 //	sluice-exec cp SRC DST
 //	sluice-exec version
 //
@@ -34,6 +35,15 @@
 //	                     pipeline.name, pipeline.runId, pipeline.status.
 //	                     VALUE is the raw text, taken byte for byte; for an
 //	                     artifact, its URI (cas://sha256/<hex>?kind=file|dir&size=N).
+//	--in-b64 KEY=B64     the same, the value in standard base64: for text an
+//	                     engine would rewrite on the way (Argo's {{, Tekton's
+//	                     $() or that a command line cannot carry.
+//	--in-list KEY=TYPE:N a loop's output read from outside the loop
+//	                     (steps.S.outputs.params.NAME of type TYPE): the N
+//	                     next arguments after "--", one per iteration,
+//	                     become the JSON list the local runner makes
+//	                     (elements of a string output as JSON strings,
+//	                     others as JSON; value refs fetched first).
 //	--out NAME=PATH      after success, write output NAME (params.X: the
 //	                     value; artifacts.X: the artifact's URI) to PATH.
 //	                     Repeatable; NAME must be a declared output.
@@ -55,6 +65,16 @@
 // field KEY of item read as a JSON object. Placeholders for paths
 // (inputs.*, outputs.*, and the local path of steps.S.outputs.artifacts.X)
 // are the launcher's to resolve and cannot be passed in.
+//
+// # when
+//
+// when decides a step's `when` condition where the engine's own cannot
+// keep IR semantics (numbers compared as numbers; values are operands,
+// never expression text): --when-b64 is the condition as written in the
+// pipeline, base64; the values come with --in, --in-b64 and --in-list as
+// for run (--cache only when one is a value ref). It writes "true" or
+// "false" to --out and stdout and exits 0; a condition that cannot be
+// decided (a value that is not true/false where one is needed) exits 64.
 //
 // # Values that cannot travel inline
 //

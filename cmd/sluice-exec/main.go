@@ -13,9 +13,12 @@ import (
 )
 
 const usage = `usage:
-  sluice-exec run --spec-b64 B64 --cache URL [--in KEY=VALUE]... [--out NAME=PATH]...
-                  [--out-dir DIR] [--max-value-bytes N] [--max-total-bytes N]
-                  [--work DIR] [--run RUN] [--id ID]
+  sluice-exec run --spec-b64 B64 --cache URL [--in KEY=VALUE]... [--in-b64 KEY=B64]...
+                  [--in-list KEY=TYPE:N]... [--out NAME=PATH]... [--out-dir DIR]
+                  [--max-value-bytes N] [--max-total-bytes N] [--work DIR] [--run RUN]
+                  [--id ID] [-- LIST ELEMENTS...]
+  sluice-exec when --when-b64 B64 --out PATH [--cache URL] [--in KEY=VALUE]...
+                   [--in-b64 KEY=B64]... [--in-list KEY=TYPE:N]... [-- LIST ELEMENTS...]
   sluice-exec cp SRC DST
   sluice-exec version
 
@@ -34,6 +37,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "run":
 		return runCmd(args[1:], stdout, stderr)
+	case "when":
+		return whenCmd(args[1:], stdout)
 	case "cp":
 		return cpCmd(args[1:])
 	case "version":

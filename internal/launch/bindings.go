@@ -2,9 +2,11 @@ package launch
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sluice-dev/sluice/cache"
@@ -18,6 +20,7 @@ import (
 type Bindings struct {
 	values    map[ir.Ref]string
 	artifacts map[ir.Ref]cache.ArtifactRef
+	lists     []list
 }
 
 var _ step.Values = (*Bindings)(nil)
@@ -94,6 +97,9 @@ func (b *Bindings) Lookup(ref ir.Ref) (string, bool) {
 // Resolve replaces every value that is a value ref (see IsValueRef) by the
 // value it names, fetched from s.
 func (b *Bindings) Resolve(ctx context.Context, s cache.Store) error {
+	if err := b.makeLists(ctx, s); err != nil {
+		return err
+	}
 	refs := make([]ir.Ref, 0, len(b.values))
 	for ref, v := range b.values {
 		if IsValueRef(v) {
@@ -148,4 +154,97 @@ func abbrev(s string) string {
 		return s[:60] + "…"
 	}
 	return s
+}
+
+// AddB64 parses --in-b64 arguments: KEY=B64, the value in standard
+// base64, for text an engine would rewrite if it went as it is (Argo's
+// {{, Tekton's $() or that no command line carries (NUL, invalid UTF-8).
+func (b *Bindings) AddB64(args []string) error {
+	var errs []error
+	for _, arg := range args {
+		key, enc, ok := strings.Cut(arg, "=")
+		if !ok {
+			errs = append(errs, fmt.Errorf("--in-b64 %s: want KEY=BASE64", abbrev(arg)))
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--in-b64 %s: %w", abbrev(key), err))
+			continue
+		}
+		if err := b.add(key + "=" + string(raw)); err != nil {
+			errs = append(errs, fmt.Errorf("--in-b64 %s: %w", abbrev(key), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// AddLists parses --in-list arguments, KEY=TYPE:COUNT, and takes each
+// list's COUNT elements from elems in order: KEY becomes the JSON list of
+// them, as a loop's output is read from outside the loop (step.ListElem:
+// a string output's elements as JSON strings, others as JSON). Elements
+// that are value refs are fetched from the store before the list is made
+// (see Resolve). All of elems must be used.
+func (b *Bindings) AddLists(lists, elems []string) error {
+	var errs []error
+	for _, l := range lists {
+		key, spec, ok := strings.Cut(l, "=")
+		typ, count, ok2 := strings.Cut(spec, ":")
+		n, err := strconv.Atoi(count)
+		if !ok || !ok2 || err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("--in-list %s: want KEY=TYPE:COUNT", abbrev(l)))
+			continue
+		}
+		ref, err := ir.ParseRef(key)
+		if err != nil || ref.Kind != ir.RefStepParam {
+			errs = append(errs, fmt.Errorf("--in-list %s: want steps.S.outputs.params.NAME", abbrev(key)))
+			continue
+		}
+		if n > len(elems) {
+			errs = append(errs, fmt.Errorf("--in-list %s: %d elements, %d left after --", key, n, len(elems)))
+			elems = nil
+			continue
+		}
+		if _, dup := b.values[ref]; dup {
+			errs = append(errs, fmt.Errorf("--in-list %s: given twice", key))
+		}
+		b.lists = append(b.lists, list{ref: ref, typ: ir.ParamType(typ), elems: elems[:n]})
+		b.values[ref] = "" // made by Resolve
+		elems = elems[n:]
+	}
+	if len(elems) > 0 {
+		errs = append(errs, fmt.Errorf("%d arguments after -- that no --in-list takes", len(elems)))
+	}
+	return errors.Join(errs...)
+}
+
+// list is a --in-list binding waiting for Resolve.
+type list struct {
+	ref   ir.Ref
+	typ   ir.ParamType
+	elems []string
+}
+
+// makeLists fetches value refs among the lists' elements and renders
+// each list.
+func (b *Bindings) makeLists(ctx context.Context, s cache.Store) error {
+	for _, l := range b.lists {
+		out := make([]any, len(l.elems))
+		for i, e := range l.elems {
+			if IsValueRef(e) {
+				if s == nil {
+					return fmt.Errorf("--in-list %s: element %d is a value ref and there is no store", l.ref, i)
+				}
+				v, err := GetValue(ctx, s, e)
+				if err != nil {
+					return fmt.Errorf("--in-list %s: element %d: %w", l.ref, i, err)
+				}
+				e = v
+			}
+			out[i] = step.ListElem(e, l.typ, false)
+		}
+		b.values[l.ref] = step.JSONList(out)
+	}
+	b.lists = nil
+	return nil
 }
