@@ -17,15 +17,27 @@ import (
 type logsOptions struct {
 	run, step string
 	runsDir   string
+	cluster   clusterLogsOptions
+}
+
+// clusterLogsOptions are logs' options for a run on a cluster.
+type clusterLogsOptions struct {
+	name, step string
+	target     string
+	conn       connFlags
+	follow     bool
 }
 
 func newLogsCmd() *cobra.Command {
 	o := &logsOptions{}
 	cmd := &cobra.Command{
 		Use:   "logs RUN [STEP]",
-		Short: "Print the logs of a local run, or of one of its steps",
-		Long: `Print the logs of a local run's steps, in the order they finished, or of one
-step. RUN is a run id from 'sluice run' (or "last" for the newest run).`,
+		Short: "Print the logs of a run, or of one of its steps",
+		Long: `Print the logs of a run's steps, or of one step. RUN is a run id from
+'sluice run' (or "last" for the newest run), or the name of a run that
+'sluice submit' started on a cluster: a name that is not a local run is
+looked up there (or say so with -t). For a step in a loop, STEP may name one
+iteration, as train[2].`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.run = args[0]
@@ -36,6 +48,9 @@ step. RUN is a run id from 'sluice run' (or "last" for the newest run).`,
 		},
 	}
 	cmd.Flags().StringVar(&o.runsDir, "runs-dir", filepath.Join(".sluice", "runs"), "where run directories are")
+	cmd.Flags().StringVarP(&o.cluster.target, "target", "t", "", "the run is on this engine's cluster, not local")
+	cmd.Flags().BoolVarP(&o.cluster.follow, "follow", "f", false, "for a run on a cluster, stream the logs until the steps end")
+	o.cluster.conn.register(cmd, true)
 	return cmd
 }
 
@@ -65,10 +80,20 @@ func resolveRun(runsDir, id string) (string, error) {
 	return dir, nil
 }
 
-func runLogs(_ context.Context, o *logsOptions, stdout io.Writer) error {
+func runLogs(ctx context.Context, o *logsOptions, stdout io.Writer) error {
+	if o.cluster.target != "" {
+		return runClusterLogs(ctx, o, stdout)
+	}
 	dir, err := resolveRun(o.runsDir, o.run)
 	if err != nil {
-		return err
+		// Not a local run: perhaps one that sluice submit started.
+		if o.run == "last" || len(clusterTargetNames()) != 1 {
+			return err
+		}
+		if cerr := runClusterLogs(ctx, o, stdout); cerr != nil {
+			return fmt.Errorf("%w; on the cluster: %w", err, cerr)
+		}
+		return nil
 	}
 	if o.step != "" {
 		err := copyFile(stdout, local.LogPath(dir, o.step), o.step)
@@ -99,6 +124,15 @@ func runLogs(_ context.Context, o *logsOptions, stdout io.Writer) error {
 		}
 	}
 	return nil
+}
+
+func runClusterLogs(ctx context.Context, o *logsOptions, stdout io.Writer) error {
+	ct, err := clusterTargetFor(o.cluster.target)
+	if err != nil {
+		return err
+	}
+	o.cluster.name, o.cluster.step = o.run, o.step
+	return ct.logs(ctx, &o.cluster, stdout)
 }
 
 func copyFile(w io.Writer, path, step string) error {

@@ -1,0 +1,545 @@
+package argo_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v3/util/template"
+	"github.com/argoproj/argo-workflows/v3/workflow/common"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/ir"
+)
+
+// The tests in this file play Argo's controller over compiled Workflows
+// with Argo's own code: util/template (the DAG task's substitution when
+// its dependencies are done, and a loop's expansion) and
+// workflow/common.ProcessArgs (binding a template's inputs, twice over),
+// in the order workflow/controller/dag.go and operator.go call them. What
+// comes out are the container's args, which go to the launcher's own
+// parsers (launch.Decode, launch.ParseBindings).
+
+// hostile are texts that Argo, Tekton or a shell would read as their own.
+var hostile = []string{
+	"{{workflow.name}}",
+	`{{=sprig.env("HOME")}}`,
+	"{{inputs.parameters.spec}}",
+	"$(params.x)",
+	"${HOME} $HOME `id`",
+	`x" || "1" == "1`,
+	"it's \"quoted\" \\ back\\slash",
+	"line one\nline two\n",
+	"tab\there\r\n",
+	"bell\a and nul\x00 and del\x7f",
+	"\xff\xfe not UTF-8",
+	"}} {{ {{{ }}}",
+	"ünïcødé \u2028 \U0001F600",
+	"",
+}
+
+// controller is what the controller knows when it runs a task.
+type controller struct {
+	wf      *wfv1.Workflow
+	globals common.Parameters
+	// outputs holds finished tasks' outputs, "tasks.X.outputs.parameters.Y".
+	outputs map[string]any
+}
+
+func newController(wf *wfv1.Workflow) *controller {
+	g := common.Parameters{
+		"workflow.name":      "run-x7k2p",
+		"workflow.namespace": "ml",
+		"workflow.uid":       "0f6f1c7e-uid",
+		"workflow.status":    "Failed",
+	}
+	for _, p := range wf.Spec.Arguments.Parameters {
+		g["workflow.parameters."+p.Name] = p.Value.String()
+	}
+	return &controller{wf: wf, globals: g, outputs: map[string]any{}}
+}
+
+func (c *controller) template(t testing.TB, name string) *wfv1.Template {
+	t.Helper()
+	for i := range c.wf.Spec.Templates {
+		if c.wf.Spec.Templates[i].Name == name {
+			return c.wf.Spec.Templates[i].DeepCopy()
+		}
+	}
+	t.Fatalf("no template %s", name)
+	return nil
+}
+
+// bindDAG is a DAG template as the controller runs it for a task that
+// calls it with args: its inputs bound by ProcessArgs.
+func (c *controller) bindDAG(t testing.TB, name string, args wfv1.Arguments) *wfv1.Template {
+	t.Helper()
+	tmpl, err := common.ProcessArgs(c.template(t, name), &args, c.globals, common.Parameters{}, false, "ml", nil)
+	if err != nil {
+		t.Fatalf("ProcessArgs(%s): %v", name, err)
+	}
+	return tmpl
+}
+
+// run plays one task of dag (a bound DAG template) and returns the
+// container args of each of its pods: one, or one per item of a loop.
+func (c *controller) run(t testing.TB, dag *wfv1.Template, task string) (args [][]string, err error) {
+	t.Helper()
+	var tk *wfv1.DAGTask
+	for i := range dag.DAG.Tasks {
+		if dag.DAG.Tasks[i].Name == task {
+			tk = &dag.DAG.Tasks[i]
+		}
+	}
+	if tk == nil {
+		t.Fatalf("no task %s in %s", task, dag.Name)
+	}
+	// resolveDependencyReferences: the task's JSON, through ReplaceStrictAny.
+	scope := map[string]any{}
+	for k, v := range c.globals {
+		scope[k] = v
+	}
+	for k, v := range c.outputs {
+		scope[k] = v
+	}
+	b, _ := json.Marshal(tk)
+	s, err := template.ReplaceStrictAny(string(b), scope, []string{"tasks", "steps"})
+	if err != nil {
+		return nil, fmt.Errorf("resolve task %s: %w", task, err)
+	}
+	var resolved wfv1.DAGTask
+	if err := json.Unmarshal([]byte(s), &resolved); err != nil {
+		return nil, err
+	}
+	// expandTask: a loop's JSON, through processItem's Replace per item.
+	tasks := []wfv1.DAGTask{resolved}
+	if resolved.ShouldExpand() {
+		items := resolved.WithItems
+		if resolved.WithParam != "" {
+			if err := json.Unmarshal([]byte(resolved.WithParam), &items); err != nil {
+				return nil, fmt.Errorf("withParam of %s: %w", task, err)
+			}
+		}
+		resolved.WithItems, resolved.WithParam = nil, ""
+		b, _ := json.Marshal(resolved)
+		tm, err := template.NewTemplate(string(b))
+		if err != nil {
+			return nil, err
+		}
+		tasks = nil
+		for _, it := range items {
+			m := map[string]any{}
+			for k, v := range c.globals {
+				m[k] = v
+			}
+			switch it.GetType() {
+			case wfv1.String:
+				m["item"] = it.GetStrVal()
+			case wfv1.Number, wfv1.Bool:
+				m["item"] = fmt.Sprintf("%v", it)
+			default:
+				j, _ := json.Marshal(it)
+				m["item"] = string(j)
+			}
+			out, err := tm.Replace(m, false)
+			if err != nil {
+				return nil, fmt.Errorf("expand %s: %w", task, err)
+			}
+			var et wfv1.DAGTask
+			if err := json.Unmarshal([]byte(out), &et); err != nil {
+				return nil, err
+			}
+			tasks = append(tasks, et)
+		}
+	}
+	// executeTemplate: ProcessArgs binds the leaf template's inputs.
+	for _, et := range tasks {
+		tmpl, err := common.ProcessArgs(c.template(t, et.Template), &et.Arguments, c.globals, common.Parameters{}, false, "ml", nil)
+		if err != nil {
+			return nil, fmt.Errorf("ProcessArgs(%s): %w", et.Template, err)
+		}
+		args = append(args, tmpl.Container.Args)
+	}
+	return args, nil
+}
+
+// launched is what the launcher makes of its args.
+type launched struct {
+	spec *launch.Spec
+	in   *launch.Bindings
+}
+
+// parseLauncher reads container args as sluice-exec run does, turning
+// --in-b64 KEY=B64 into --in KEY=VALUE (the launcher's part of the
+// contract; see docs/argo.md).
+func parseLauncher(t testing.TB, args []string) launched {
+	t.Helper()
+	var l launched
+	var ins []string
+	for _, a := range args[1:] {
+		switch {
+		case strings.HasPrefix(a, "--spec-b64="):
+			spec, err := launch.Decode(strings.TrimPrefix(a, "--spec-b64="))
+			if err != nil && !strings.Contains(err.Error(), "step.command is empty") {
+				t.Fatalf("launcher: %v", err)
+			}
+			if spec == nil { // a condition's spec holds no command
+				spec = decodeSpec(t, strings.TrimPrefix(a, "--spec-b64="))
+			}
+			l.spec = spec
+		case strings.HasPrefix(a, "--in="):
+			ins = append(ins, strings.TrimPrefix(a, "--in="))
+		case strings.HasPrefix(a, "--in-b64="):
+			key, val, _ := strings.Cut(strings.TrimPrefix(a, "--in-b64="), "=")
+			raw, err := base64.StdEncoding.DecodeString(val)
+			if err != nil {
+				t.Fatalf("launcher: --in-b64 %s: %v", key, err)
+			}
+			ins = append(ins, key+"="+string(raw))
+		case strings.HasPrefix(a, "--out-dir="):
+		default:
+			t.Fatalf("launcher: unexpected argument %q", a)
+		}
+	}
+	in, err := launch.ParseBindings(ins)
+	if err != nil {
+		t.Fatalf("launcher: %v", err)
+	}
+	l.in = in
+	return l
+}
+
+func decodeSpec(t testing.TB, b64 string) *launch.Spec {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s launch.Spec
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+func (l launched) value(t testing.TB, key string) string {
+	t.Helper()
+	r, err := ir.ParseRef(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := l.in.Value(r)
+	if err != nil {
+		t.Fatalf("launcher: %v", err)
+	}
+	return v
+}
+
+const literalPipeline = `apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: lit}
+spec:
+  params:
+    - {name: text, default: plain}
+  defaults: {image: busybox}
+  steps:
+    - name: produce
+      command: [sh, -c, 'printf %s "$V" > ${{ outputs.params.out }}', '{{workflow.name}} $(params.x) {{=sprig.env("HOME")}}']
+      env: [{name: V, value: '${{ params.text }}'}]
+      outputs: {params: [{name: out}]}
+    - name: consume
+      command: [echo, '${{ steps.produce.outputs.params.out }}', '${{ params.text }}']
+    - name: gate
+      when: '"${{ steps.produce.outputs.params.out }}" == "${{ params.text }}"'
+      command: [echo, gated]
+    - name: loop
+      forEach: {items: '${{ params.list }}'}
+      command: [echo, '${{ item }}']
+    - name: group
+      forEach: {items: '${{ params.list }}'}
+      group:
+        steps:
+          - name: member
+            command: [echo, '${{ item }}', '${{ steps.produce.outputs.params.out }}']
+`
+
+// TestLiteralParams: every hostile text, given as a parameter override,
+// reaches the launcher byte for byte, through every kind of task.
+func TestLiteralParams(t *testing.T) {
+	for _, text := range hostile {
+		t.Run(fmt.Sprintf("%q", text), func(t *testing.T) {
+			list, _ := json.Marshal([]string{text, "second"})
+			src := strings.Replace(literalPipeline, "    - {name: text, default: plain}\n",
+				"    - {name: text, default: plain}\n    - {name: list, type: list, default: []}\n", 1)
+			wf, err := compileYAML(t, "lit.yaml", []byte(src), []string{"text=" + text, "list=" + string(list)}, testOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			argoValidate(t, wf)
+			c := newController(wf)
+			main := c.template(t, "sluice-main")
+			upstream := "safe output"
+			c.outputs["tasks.produce.outputs.parameters.out"] = upstream
+
+			args, err := c.run(t, main, "consume")
+			if err != nil {
+				t.Fatalf("Argo: %v", err)
+			}
+			l := parseLauncher(t, args[0])
+			if got := l.value(t, "params.text"); got != text {
+				t.Errorf("params.text: got %q, want %q", got, text)
+			}
+			if got := l.value(t, "steps.produce.outputs.params.out"); got != upstream {
+				t.Errorf("upstream: got %q, want %q", got, upstream)
+			}
+
+			args, err = c.run(t, main, "sluice-when-gate")
+			if err != nil {
+				t.Fatalf("Argo: %v", err)
+			}
+			if got := parseLauncher(t, args[0]).value(t, "params.text"); got != text {
+				t.Errorf("condition: params.text: got %q, want %q", got, text)
+			}
+
+			// The loop over the list parameter: its items come from the
+			// condition task when Argo cannot carry them (base64 each).
+			c.outputs["tasks.sluice-when-loop.outputs.parameters.sluice-when"] = "true"
+			c.outputs["tasks.sluice-when-loop.outputs.parameters.sluice-items"] = b64List(text, "second")
+			c.outputs["tasks.sluice-when-group.outputs.parameters.sluice-when"] = "true"
+			c.outputs["tasks.sluice-when-group.outputs.parameters.sluice-items"] = b64List(text, "second")
+			args, err = c.run(t, main, "loop")
+			if err != nil {
+				t.Fatalf("Argo: %v", err)
+			}
+			if len(args) != 2 {
+				t.Fatalf("loop: %d pods, want 2", len(args))
+			}
+			// An item is a JSON string, which cannot hold invalid UTF-8:
+			// the list parameter already holds U+FFFD for it.
+			var items []string
+			_ = json.Unmarshal(list, &items)
+			if got := parseLauncher(t, args[0]).value(t, "item"); got != items[0] {
+				t.Errorf("loop: item: got %q, want %q", got, items[0])
+			}
+
+			// The group: the item and an outside value come in as the
+			// group DAG's inputs, bound by ProcessArgs, then the member
+			// task is resolved inside it.
+			var groupTask wfv1.DAGTask
+			for _, tk := range main.DAG.Tasks {
+				if tk.Name == "group" {
+					groupTask = tk
+				}
+			}
+			b, _ := json.Marshal(groupTask)
+			scope := map[string]any{}
+			for k, v := range c.globals {
+				scope[k] = v
+			}
+			for k, v := range c.outputs {
+				scope[k] = v
+			}
+			s, err := template.ReplaceStrictAny(string(b), scope, []string{"tasks", "steps"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = json.Unmarshal([]byte(s), &groupTask)
+			var groupItems []wfv1.Item
+			_ = json.Unmarshal([]byte(groupTask.WithParam), &groupItems)
+			args0 := groupTask.Arguments.DeepCopy()
+			for i := range args0.Parameters {
+				if v := args0.Parameters[i].Value.String(); v == "{{item}}" {
+					args0.Parameters[i].Value = wfv1.AnyStringPtr(groupItems[0].GetStrVal())
+				}
+			}
+			dag := c.bindDAG(t, groupTask.Template, *args0)
+			args, err = c.run(t, dag, "member")
+			if err != nil {
+				t.Fatalf("Argo: %v", err)
+			}
+			l = parseLauncher(t, args[0])
+			if got := l.value(t, "item"); got != items[0] {
+				t.Errorf("group member: item: got %q, want %q", got, items[0])
+			}
+			if got := l.value(t, "steps.produce.outputs.params.out"); got != upstream {
+				t.Errorf("group member: upstream: got %q, want %q", got, upstream)
+			}
+		})
+	}
+}
+
+func b64List(texts ...string) string {
+	enc := make([]string, len(texts))
+	for i, s := range texts {
+		enc[i] = base64.StdEncoding.EncodeToString([]byte(s))
+	}
+	b, _ := json.Marshal(enc)
+	return string(b)
+}
+
+// TestLiteralItems: hostile literal items travel base64-encoded in
+// withItems and reach the launcher exactly; a list of safe items stays
+// readable.
+func TestLiteralItems(t *testing.T) {
+	var texts []any
+	var want []string
+	for _, h := range hostile[:len(hostile)-1] {
+		texts = append(texts, h)
+		want = append(want, ir.NewValue(h).String())
+	}
+	hostileItems := ir.NewValue(texts)
+	var numbers ir.Value
+	if err := numbers.UnmarshalJSON([]byte(`[0.10, 1e-3, -0, {"k": "v<&>"}, [1, "two"]]`)); err != nil {
+		t.Fatal(err)
+	}
+	p := &ir.Pipeline{APIVersion: ir.APIVersion, Kind: ir.Kind, Metadata: ir.Metadata{Name: "items"}}
+	p.Spec.Steps = []ir.Step{
+		{Name: "loop", Image: "busybox", ForEach: &ir.ForEach{Items: &hostileItems}, Command: []string{"echo", "${{ item }}"}},
+		{Name: "numbers", Image: "busybox", ForEach: &ir.ForEach{Items: &numbers}, Command: []string{"echo", "${{ item }}"}},
+	}
+	src, err := ir.Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The encoding is JSON: invalid UTF-8 is U+FFFD in it.
+	for i := range want {
+		var s string
+		b, _ := json.Marshal(want[i])
+		_ = json.Unmarshal(b, &s)
+		want[i] = s
+	}
+	wf, err := compileYAML(t, "items.json", src, nil, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	argoValidate(t, wf)
+	c := newController(wf)
+	main := c.template(t, "sluice-main")
+	for _, tc := range []struct {
+		task string
+		want []string
+	}{
+		{"loop", want},
+		{"numbers", []string{"0.10", "1e-3", "0", `{"k":"v<&>"}`, `[1,"two"]`}}, // ir reads -0 as 0
+	} {
+		args, err := c.run(t, main, tc.task)
+		if err != nil {
+			t.Fatalf("Argo: %v", err)
+		}
+		var got []string
+		for _, a := range args {
+			got = append(got, parseLauncher(t, a).value(t, "item"))
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: items (-want +got):\n%s", tc.task, diff)
+		}
+	}
+}
+
+// TestLiteralSpec: commands, args and env values reach the launcher
+// exactly, whatever they hold, since they travel in the base64 spec.
+func TestLiteralSpec(t *testing.T) {
+	p := &ir.Pipeline{APIVersion: ir.APIVersion, Kind: ir.Kind, Metadata: ir.Metadata{Name: "spec"}}
+	step := ir.Step{Name: "s", Image: "busybox", Command: append([]string{"echo"}, hostile...)}
+	for i, h := range hostile {
+		step.Env = append(step.Env, ir.EnvVar{Name: fmt.Sprintf("V%d", i), Value: h})
+	}
+	p.Spec.Steps = []ir.Step{step}
+	src, err := ir.Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := compileYAML(t, "spec.json", src, nil, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	argoValidate(t, wf)
+	c := newController(wf)
+	args, err := c.run(t, c.template(t, "sluice-main"), "s")
+	if err != nil {
+		t.Fatalf("Argo: %v", err)
+	}
+	l := parseLauncher(t, args[0])
+	// The spec went through JSON; ir's canonical encoding writes invalid
+	// UTF-8 as U+FFFD, the same for the launcher as for the local runner.
+	want := p.Spec.Steps[0]
+	b, _ := ir.EncodeStep(&want)
+	var wantStep ir.Step
+	_ = json.Unmarshal(b, &wantStep)
+	if diff := cmp.Diff(wantStep.Command, l.spec.Step.Command); diff != "" {
+		t.Errorf("command (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantStep.Env, l.spec.Step.Env); diff != "" {
+		t.Errorf("env (-want +got):\n%s", diff)
+	}
+}
+
+// TestUpstreamValues: another step's output reaches a reader exactly when
+// the producing launcher writes it inline (launch.Inline); the values it
+// refuses inline are the ones Argo would change or reject, which is why
+// they travel as value refs. A value Argo cannot quote as JSON fails the
+// task loudly, never silently.
+func TestUpstreamValues(t *testing.T) {
+	src := strings.Replace(literalPipeline, "    - {name: text, default: plain}\n",
+		"    - {name: text, default: plain}\n    - {name: list, type: list, default: [a]}\n", 1)
+	wf, err := compileYAML(t, "lit.yaml", []byte(src), nil, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range hostile {
+		inline := launch.Inline(v, launch.DefaultMaxValueBytes)
+		c := newController(wf)
+		c.outputs["tasks.produce.outputs.parameters.out"] = v
+		args, err := c.run(t, c.template(t, "sluice-main"), "consume")
+		switch {
+		case err != nil && inline:
+			// Known gap: the launcher writes this inline, and Argo
+			// refuses to quote it; the task errors. See docs/argo.md.
+			t.Logf("inline value %q: Argo errors (loudly): %v", v, err)
+		case err != nil:
+			t.Logf("value %q (a value ref, not inline): Argo would error: %v", v, err)
+		default:
+			got := parseLauncher(t, args[0]).value(t, "steps.produce.outputs.params.out")
+			if inline && got != v {
+				t.Errorf("inline value %q arrived as %q", v, got)
+			}
+			if !inline && got == v {
+				t.Logf("value %q (a value ref) would also have survived", v)
+			}
+			if !inline && got != v {
+				t.Logf("value %q is not written inline; Argo would have made it %q", v, got)
+			}
+		}
+	}
+}
+
+// TestPipelineStatus: Argo's expression gives onExit steps the pipeline's
+// status as IR.md has it: Succeeded or Failed, Argo's Error included.
+func TestPipelineStatus(t *testing.T) {
+	src := `apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: st}
+spec:
+  steps: [{name: work, image: busybox, command: ["true"]}]
+  onExit: [{name: notify, image: busybox, command: [echo, '${{ pipeline.status }}']}]
+`
+	wf, err := compileYAML(t, "st.yaml", []byte(src), nil, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for argoStatus, want := range map[string]string{"Succeeded": "Succeeded", "Failed": "Failed", "Error": "Failed"} {
+		c := newController(wf)
+		c.globals["workflow.status"] = argoStatus
+		args, err := c.run(t, c.template(t, "sluice-exit"), "notify")
+		if err != nil {
+			t.Fatalf("Argo: %v", err)
+		}
+		if got := parseLauncher(t, args[0]).value(t, "pipeline.status"); got != want {
+			t.Errorf("workflow.status %s: pipeline.status %q, want %q", argoStatus, got, want)
+		}
+	}
+}

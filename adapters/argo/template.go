@@ -1,0 +1,304 @@
+package argo
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/ir"
+)
+
+// deadlineGrace is added to a step's timeout for the pod's deadline
+// (activeDeadlineSeconds). The launcher times the command itself, as the
+// local runner does; the pod's deadline only stops a pod that hangs
+// around it: pulling the image, fetching inputs, storing outputs.
+const deadlineGrace = 5 * 60
+
+// command makes t run the command step n: the launcher, with the step in
+// its spec and the runtime values as flags, in a container template shared
+// by every step whose pod looks the same.
+func (c *compiler) command(t *task, n *ir.Node) {
+	spec, err := (&launch.Spec{Pipeline: c.p.Metadata.Name, Step: launcherStep(n.Step)}).Encode()
+	if err != nil {
+		c.fail(fmt.Errorf("step %s: %w", n.Name(), err))
+		return
+	}
+	ins := c.ins(t, n, stepRefs(n.Step), enclosingLoop(n))
+	t.Template = c.container(n, len(ins))
+	t.Arguments.Parameters = append(specArgs(spec, ins), t.Arguments.Parameters...)
+}
+
+// launcherStep is the part of a step the launcher uses: what the command
+// is and what goes into its cache key. Scheduling, retries, conditions
+// and loops are Argo's to carry out; leaving them out keeps every task
+// small.
+func launcherStep(s *ir.Step) ir.Step {
+	return ir.Step{
+		Name:       s.Name,
+		Image:      s.Image,
+		Command:    s.Command,
+		Args:       s.Args,
+		WorkingDir: s.WorkingDir,
+		Env:        s.Env,
+		Inputs:     s.Inputs,
+		Outputs:    s.Outputs,
+		Timeout:    s.Timeout,
+		Cache:      s.Cache,
+	}
+}
+
+// stepRefs lists the placeholders of a command step's own fields.
+func stepRefs(s *ir.Step) []ir.Ref {
+	var texts []string
+	texts = append(texts, s.Command...)
+	texts = append(texts, s.Args...)
+	for _, e := range s.Env {
+		texts = append(texts, e.Value)
+	}
+	if s.Inputs != nil {
+		for _, ip := range s.Inputs.Params {
+			texts = append(texts, ip.Value, ip.From)
+		}
+		for _, ia := range s.Inputs.Artifacts {
+			texts = append(texts, ia.From)
+		}
+	}
+	var refs []ir.Ref
+	for _, text := range texts {
+		if t, err := ir.ParseTemplate(text); err == nil {
+			refs = append(refs, t.Refs()...)
+		}
+	}
+	return refs
+}
+
+// specArgs are a task's arguments: the spec, then one per runtime value.
+func specArgs(spec string, ins []string) []wfv1.Parameter {
+	ps := []wfv1.Parameter{{Name: paramSpec, Value: wfv1.AnyStringPtr(spec)}}
+	for i, in := range ins {
+		ps = append(ps, wfv1.Parameter{Name: "in" + strconv.Itoa(i), Value: wfv1.AnyStringPtr(in)})
+	}
+	return ps
+}
+
+// launcherArgs are the launcher's arguments in a template with slots
+// runtime values: the spec and each value come from the task.
+func launcherArgs(cmd string, slots int) ([]string, []wfv1.Parameter) {
+	args := []string{cmd, "--spec-b64={{inputs.parameters." + paramSpec + "}}", "--out-dir=" + OutDir,
+		"--in=pipeline.runId={{workflow.name}}"}
+	inputs := []wfv1.Parameter{{Name: paramSpec}}
+	for i := range slots {
+		name := "in" + strconv.Itoa(i)
+		args = append(args, "{{inputs.parameters."+name+"}}")
+		inputs = append(inputs, wfv1.Parameter{Name: name})
+	}
+	return args, inputs
+}
+
+// container returns the name of the container template for step n with
+// slots runtime values, making it unless a step with the same pod made it
+// already.
+func (c *compiler) container(n *ir.Node, slots int) string {
+	s := n.Step
+	args, inputs := launcherArgs("run", slots)
+	t := wfv1.Template{
+		Inputs: wfv1.Inputs{Parameters: inputs},
+		Container: &corev1.Container{
+			Image: c.field(n, "image", s.Image),
+			Args:  args,
+		},
+		NodeSelector: c.fields(n, "nodeSelector", s.NodeSelector),
+	}
+	for _, e := range s.Env {
+		if e.Secret == nil {
+			continue // the launcher sets it, from the spec
+		}
+		t.Container.Env = append(t.Container.Env, corev1.EnvVar{Name: e.Name, ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: e.Secret.Name},
+				Key:                  c.field(n, "env.secret.key", e.Secret.Key),
+			},
+		}})
+	}
+	t.Container.Resources = resources(s.Resources)
+	t.Outputs.Parameters = outputs(s.Outputs)
+	t.RetryStrategy = retry(s.Retry)
+	if s.Timeout != nil {
+		secs := int(math.Ceil(s.Timeout.Seconds())) + deadlineGrace
+		v := intstr.FromInt(secs)
+		t.ActiveDeadlineSeconds = &v
+	}
+	for _, tol := range s.Tolerations {
+		t.Tolerations = append(t.Tolerations, corev1.Toleration{
+			Key:               c.field(n, "tolerations.key", tol.Key),
+			Operator:          corev1.TolerationOperator(tol.Operator),
+			Value:             c.field(n, "tolerations.value", tol.Value),
+			Effect:            corev1.TaintEffect(tol.Effect),
+			TolerationSeconds: tol.TolerationSeconds,
+		})
+	}
+	for _, v := range s.Volumes {
+		t.Volumes = append(t.Volumes, volume(v))
+		t.Container.VolumeMounts = append(t.Container.VolumeMounts, corev1.VolumeMount{
+			Name: v.Name, MountPath: c.field(n, "volumes.mountPath", v.MountPath), ReadOnly: v.ReadOnly,
+		})
+	}
+	return c.leaf(n.Name(), t)
+}
+
+// whenTemplate returns the name of the template that decides conditions
+// with slots runtime values; filter says it also writes a loop's items.
+func (c *compiler) whenTemplate(n *ir.Node, slots int, filter bool) string {
+	args, inputs := launcherArgs("when", slots)
+	t := wfv1.Template{
+		Inputs:    wfv1.Inputs{Parameters: inputs},
+		Container: &corev1.Container{Image: c.opts.LauncherImage, Args: args},
+		Outputs: wfv1.Outputs{Parameters: []wfv1.Parameter{
+			{Name: outWhen, ValueFrom: &wfv1.ValueFrom{Path: OutDir + "/" + outWhen}},
+		}},
+	}
+	if filter {
+		t.Outputs.Parameters = append(t.Outputs.Parameters,
+			wfv1.Parameter{Name: outItems, ValueFrom: &wfv1.ValueFrom{Path: OutDir + "/" + outItems}})
+	}
+	return c.leaf(whenPrefix+n.Name(), t)
+}
+
+// leaf adds the container template t under name, unless an equal template
+// is there already, whose name it returns.
+func (c *compiler) leaf(name string, t wfv1.Template) string {
+	b, err := json.Marshal(t)
+	if err != nil {
+		c.fail(fmt.Errorf("template %s: %w", name, err))
+		return name
+	}
+	if have, ok := c.shapes[string(b)]; ok {
+		return have
+	}
+	c.shapes[string(b)] = name
+	t.Name = name
+	c.leaves = append(c.leaves, t)
+	return name
+}
+
+// field returns a value that goes into a field of the pod that Argo
+// substitutes, or records why it cannot.
+func (c *compiler) field(n *ir.Node, field, v string) string {
+	if !safe(v) {
+		c.fail(&FieldError{Step: n.Name(), Field: field, Value: v})
+	}
+	return v
+}
+
+func (c *compiler) fields(n *ir.Node, field string, m map[string]string) map[string]string {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		c.field(n, field, k)
+		c.field(n, field, m[k])
+	}
+	return m
+}
+
+// outputs declares where Argo reads each output: the launcher writes the
+// output NAME to OutDir/params.NAME or OutDir/artifacts.NAME (an
+// artifact's URI, carrying its digest), and whether the step was a cache
+// hit to OutDir/sluice-cached, which has a default, so that a launcher
+// that does not write it still works.
+func outputs(o *ir.Outputs) []wfv1.Parameter {
+	var ps []wfv1.Parameter
+	if o != nil {
+		for _, p := range o.Params {
+			ps = append(ps, wfv1.Parameter{Name: p.Name, ValueFrom: &wfv1.ValueFrom{Path: OutDir + "/params." + p.Name}})
+		}
+		for _, a := range o.Artifacts {
+			ps = append(ps, wfv1.Parameter{Name: a.Name, ValueFrom: &wfv1.ValueFrom{Path: OutDir + "/artifacts." + a.Name}})
+		}
+	}
+	return append(ps,
+		wfv1.Parameter{Name: OutputCached, ValueFrom: &wfv1.ValueFrom{Path: OutDir + "/" + OutputCached, Default: wfv1.AnyStringPtr("false")}},
+	)
+}
+
+func resources(r *ir.Resources) corev1.ResourceRequirements {
+	var out corev1.ResourceRequirements
+	if r == nil {
+		return out
+	}
+	list := func(m map[string]string) corev1.ResourceList {
+		if len(m) == 0 {
+			return nil
+		}
+		l := corev1.ResourceList{}
+		for k, v := range m {
+			if q, err := resource.ParseQuantity(v); err == nil {
+				l[corev1.ResourceName(k)] = q
+			}
+		}
+		return l
+	}
+	out.Requests = list(r.Requests)
+	out.Limits = list(r.Limits)
+	if g := r.GPUs; g != nil {
+		name := g.Resource
+		if name == "" {
+			name = ir.DefaultGPUResource
+		}
+		if out.Limits == nil {
+			out.Limits = corev1.ResourceList{}
+		}
+		// Extended resources are asked for by limit; the request follows.
+		out.Limits[corev1.ResourceName(name)] = *resource.NewQuantity(int64(g.Count), resource.DecimalSI)
+	}
+	return out
+}
+
+// retry maps a step's retries. Argo's backoff factor is an integer: a
+// fractional factor is rounded to the nearest one (at least 1).
+func retry(r *ir.Retry) *wfv1.RetryStrategy {
+	if r == nil || r.Limit == 0 {
+		return nil
+	}
+	limit := intstr.FromInt(r.Limit)
+	rs := &wfv1.RetryStrategy{Limit: &limit, RetryPolicy: wfv1.RetryPolicyAlways}
+	if b := r.Backoff; b != nil && b.Duration != nil {
+		f := 2.0
+		if b.Factor != nil {
+			f = *b.Factor
+		}
+		factor := intstr.FromInt(max(1, int(math.Round(f))))
+		rs.Backoff = &wfv1.Backoff{Duration: b.Duration.String(), Factor: &factor}
+		if b.Max != nil {
+			rs.Backoff.Cap = b.Max.String()
+		}
+	}
+	return rs
+}
+
+func volume(v ir.Volume) corev1.Volume {
+	out := corev1.Volume{Name: v.Name}
+	switch {
+	case v.EmptyDir != nil:
+		e := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(v.EmptyDir.Medium)}
+		if v.EmptyDir.SizeLimit != "" {
+			if q, err := resource.ParseQuantity(v.EmptyDir.SizeLimit); err == nil {
+				e.SizeLimit = &q
+			}
+		}
+		out.EmptyDir = e
+	case v.Secret != nil:
+		out.Secret = &corev1.SecretVolumeSource{SecretName: v.Secret.SecretName}
+	case v.ConfigMap != nil:
+		out.ConfigMap = &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: v.ConfigMap.Name}}
+	case v.PersistentVolumeClaim != nil:
+		out.PersistentVolumeClaim = &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.PersistentVolumeClaim.ClaimName, ReadOnly: v.ReadOnly}
+	}
+	return out
+}
