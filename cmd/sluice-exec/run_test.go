@@ -72,7 +72,7 @@ func TestMissThenHit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"params.msg": "3 rows", "params.n": "3", "artifacts.raw": raw.URI()}
+	want := map[string]string{"params.msg": "3 rows", "params.n": "3", "artifacts.raw": raw.URI(), "sluice-cached": "false"}
 	if diff := cmp.Diff(want, first); diff != "" {
 		t.Errorf("--out-dir after the miss (-want +got):\n%s", diff)
 	}
@@ -95,6 +95,7 @@ func TestMissThenHit(t *testing.T) {
 	if got := readFile(t, filepath.Join(dir, "side")); got != "ran\n" {
 		t.Errorf("side effects after the hit: %q, want the command to have run once", got)
 	}
+	first["sluice-cached"] = "true" // the only difference: it says it was a hit
 	if diff := cmp.Diff(first, readDir(t, filepath.Join(dir, "2", "all"))); diff != "" {
 		t.Errorf("outputs of the hit differ from the miss's (-miss +hit):\n%s", diff)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/sluice-dev/sluice/cache"
@@ -59,6 +61,10 @@ func fail(code int, format string, args ...any) *Error {
 type Interrupted struct{ Signal syscall.Signal }
 
 func (i *Interrupted) Error() string { return "interrupted by " + i.Signal.String() }
+
+// CachedFile is the file in --out-dir that says "true" after a cache hit
+// and "false" after a run.
+const CachedFile = "sluice-cached"
 
 // Request is one launch of one step.
 type Request struct {
@@ -189,6 +195,11 @@ func Run(ctx context.Context, req *Request) (*Response, error) {
 	texts, err := render(ctx, store, outputs, res, lim)
 	if err == nil {
 		err = writeOutputs(texts, req.Outs, req.OutDir)
+	}
+	if err == nil && req.OutDir != "" {
+		// Whether the step was a hit, for the engine to report Cached
+		// without reading logs.
+		err = writeFile(filepath.Join(req.OutDir, CachedFile), strconv.FormatBool(res.Cached))
 	}
 	if err != nil {
 		return nil, interrupted(ctx, fail(ExitOutputs, "write outputs: %w", err))

@@ -197,6 +197,10 @@ func TestInline(t *testing.T) {
 		{"$(params.x)", false},
 		{"cas://sha256/whatever", false},
 		{"\xff\xfe", false},
+		{"bell\a", false},    // Argo cannot carry it through its JSON quoting
+		{"del\x7f", false},
+		{"tab\tand\r\nmore", true},
+		{"émoji 😀", true},
 	}
 	for _, tt := range tests {
 		if got := Inline(tt.v, 100); got != tt.want {

@@ -2,6 +2,7 @@ package launch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -118,5 +119,15 @@ func Inline(v string, max int) bool {
 		!strings.HasSuffix(v, "\n") &&
 		!strings.Contains(v, "{{") &&
 		!strings.Contains(v, "$(") &&
-		!strings.HasPrefix(v, casPrefix)
+		!strings.HasPrefix(v, casPrefix) &&
+		quotable(v)
+}
+
+// quotable reports whether v survives being written as a Go-quoted string
+// and read back as JSON, as Argo passes parameters: not so for control
+// characters other than \b \f \n \r \t, DEL, or runes strconv.Quote
+// escapes as \U.
+func quotable(v string) bool {
+	var back string
+	return json.Unmarshal([]byte(strconv.Quote(v)), &back) == nil && back == v
 }
