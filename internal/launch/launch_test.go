@@ -197,7 +197,7 @@ func TestInline(t *testing.T) {
 		{"$(params.x)", false},
 		{"cas://sha256/whatever", false},
 		{"\xff\xfe", false},
-		{"bell\a", false},    // Argo cannot carry it through its JSON quoting
+		{"bell\a", false}, // Argo cannot carry it through its JSON quoting
 		{"del\x7f", false},
 		{"tab\tand\r\nmore", true},
 		{"émoji 😀", true},
