@@ -708,9 +708,12 @@ func (v *validator) stepRef(n *Node, path Path, r Ref) ParamType {
 	return ""
 }
 
-// listOutput reports whether target's outputs reach reader as a JSON list:
-// target repeats with a forEach that reader is not inside of.
-func listOutput(reader, target *Node) bool {
+// ListDepth counts the forEach loops around target (itself included)
+// that reader is not inside: how deeply nested the JSON list is in which
+// target's outputs reach reader (0: a plain value). Every backend builds
+// loop outputs to this depth.
+func ListDepth(reader, target *Node) int {
+	d := 0
 	for t := target; t != nil; t = t.Parent {
 		if t.Step.ForEach == nil {
 			continue
@@ -722,11 +725,13 @@ func listOutput(reader, target *Node) bool {
 			}
 		}
 		if !inside {
-			return true
+			d++
 		}
 	}
-	return false
+	return d
 }
+
+func listOutput(reader, target *Node) bool { return ListDepth(reader, target) > 0 }
 
 func (v *validator) after(n *Node) {
 	seen := map[string]bool{}

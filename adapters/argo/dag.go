@@ -322,7 +322,7 @@ func (c *compiler) ins(t *task, n *ir.Node, refs []ir.Ref, loop *ir.Node) []stri
 		case ir.RefStepParam, ir.RefStepArtifact:
 			target := c.g.Node(r.Step)
 			expr := c.outputExpr(r, target, t.scope)
-			if d := loopDepth(n, target); d > 0 {
+			if d := ir.ListDepth(n, target); d > 0 {
 				typ := ir.TypeString
 				for _, op := range target.Step.Outputs.Params {
 					if op.Name == r.Name {
@@ -350,27 +350,6 @@ func (c *compiler) ins(t *task, n *ir.Node, refs []ir.Ref, loop *ir.Node) []stri
 		}
 	}
 	return out
-}
-
-// loopDepth counts the loops around target (itself included) that the
-// reader is not inside: how deeply nested the list of its values is.
-func loopDepth(reader, target *ir.Node) int {
-	d := 0
-	for t := target; t != nil; t = t.Parent {
-		if t.Step.ForEach == nil {
-			continue
-		}
-		inside := false
-		for r := reader; r != nil; r = r.Parent {
-			if r == t {
-				inside = true
-			}
-		}
-		if !inside {
-			d++
-		}
-	}
-	return d
 }
 
 // itemExpr is the Argo expression for the enclosing loop's element, as a
