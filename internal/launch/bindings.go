@@ -21,6 +21,7 @@ type Bindings struct {
 	values    map[ir.Ref]string
 	artifacts map[ir.Ref]cache.ArtifactRef
 	lists     []list
+	literal   map[ir.Ref]bool // from --in-b64: never a value ref
 }
 
 var _ step.Values = (*Bindings)(nil)
@@ -32,7 +33,7 @@ var _ step.Values = (*Bindings)(nil)
 // artifact it is the artifact's URI (cache.ArtifactRef.URI). Every problem
 // is reported at once.
 func ParseBindings(args []string) (*Bindings, error) {
-	b := &Bindings{values: map[ir.Ref]string{}, artifacts: map[ir.Ref]cache.ArtifactRef{}}
+	b := &Bindings{values: map[ir.Ref]string{}, artifacts: map[ir.Ref]cache.ArtifactRef{}, literal: map[ir.Ref]bool{}}
 	var errs []error
 	for _, arg := range args {
 		if err := b.add(arg); err != nil {
@@ -46,7 +47,11 @@ func ParseBindings(args []string) (*Bindings, error) {
 	return b, nil
 }
 
-func (b *Bindings) add(arg string) error {
+func (b *Bindings) add(arg string) error { return b.bind(arg, false) }
+
+// bind binds one KEY=VALUE; a literal value is never taken for a value
+// ref (--in-b64 carries values exactly, whatever they look like).
+func (b *Bindings) bind(arg string, literal bool) error {
 	key, val, ok := strings.Cut(arg, "=")
 	if !ok {
 		return errors.New("want KEY=VALUE")
@@ -69,10 +74,13 @@ func (b *Bindings) add(arg string) error {
 		}
 		b.artifacts[ref] = a
 	case ir.RefParam, ir.RefStepParam, ir.RefItem, ir.RefPipelineName, ir.RefPipelineRunID, ir.RefPipelineStatus:
-		if IsValueRef(val) {
+		if !literal && IsValueRef(val) {
 			if _, _, err := ParseValueRef(val); err != nil {
 				return err
 			}
+		}
+		if literal {
+			b.literal[ref] = true
 		}
 		b.values[ref] = val
 	default:
@@ -102,7 +110,7 @@ func (b *Bindings) Resolve(ctx context.Context, s cache.Store) error {
 	}
 	refs := make([]ir.Ref, 0, len(b.values))
 	for ref, v := range b.values {
-		if IsValueRef(v) {
+		if IsValueRef(v) && !b.literal[ref] {
 			refs = append(refs, ref)
 		}
 	}
@@ -172,7 +180,7 @@ func (b *Bindings) AddB64(args []string) error {
 			errs = append(errs, fmt.Errorf("--in-b64 %s: %w", abbrev(key), err))
 			continue
 		}
-		if err := b.add(key + "=" + string(raw)); err != nil {
+		if err := b.bind(key+"="+string(raw), true); err != nil {
 			errs = append(errs, fmt.Errorf("--in-b64 %s: %w", abbrev(key), err))
 		}
 	}

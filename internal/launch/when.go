@@ -47,8 +47,8 @@ func When(ctx context.Context, req *WhenRequest) (bool, error) {
 }
 
 func (b *Bindings) hasValueRefs() bool {
-	for _, v := range b.values {
-		if IsValueRef(v) {
+	for ref, v := range b.values {
+		if IsValueRef(v) && !b.literal[ref] {
 			return true
 		}
 	}

@@ -1,0 +1,487 @@
+package tekton_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	prres "github.com/tektoncd/pipeline/pkg/reconciler/pipelinerun/resources"
+	trres "github.com/tektoncd/pipeline/pkg/reconciler/taskrun/resources"
+	"knative.dev/pkg/apis"
+
+	"github.com/sluice-dev/sluice/adapters/tekton"
+	"github.com/sluice-dev/sluice/cache"
+	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/internal/plan/plantest"
+	"github.com/sluice-dev/sluice/internal/step"
+	"github.com/sluice-dev/sluice/ir"
+)
+
+// The tests in this file play Tekton's controllers over compiled objects
+// with Tekton's own code, in the order pipelinerun.go and taskrun.go call
+// it: the PipelineRun's parameters, context and workspaces
+// (pipelinerun/resources.ApplyParameters, ApplyContexts, ApplyWorkspaces),
+// a task's result references and contexts (ApplyTaskResults,
+// ApplyPipelineTaskContexts, ApplyPipelineTaskStateContext for finally),
+// the matrix fan-out (Matrix.FanOut), then the TaskRun's own substitution
+// (taskrun/resources.ApplyParameters, ApplyContexts, ApplyResults,
+// ApplyArtifacts, ApplyStepExitCodePath, ApplyWorkspaces,
+// ApplyCredentialsPath) and the validation the TaskRun reconciler runs
+// after it. What comes out is the launcher's command line, which goes to
+// the launcher's own parsers (launch.Decode, launch.ParseBindings).
+
+// controller is what Tekton knows when it runs a pipeline task.
+type controller struct {
+	pr   *v1.PipelineRun
+	spec *v1.PipelineSpec // after the PipelineRun-level substitution
+	// results of finished tasks: task → result → value.
+	results map[string]map[string]v1.ResultValue
+	status  string // $(tasks.status), for finally tasks
+}
+
+func newController(t testing.TB, objs *tekton.Objects) *controller {
+	t.Helper()
+	pr := objs.PipelineRun.DeepCopy()
+	pr.Name, pr.Namespace, pr.UID = "run-x7k2p", "ml", "0f6f1c7e-uid"
+	ctx := context.Background()
+	pr.SetDefaults(ctx)
+	spec := pr.Spec.PipelineSpec.DeepCopy()
+	spec.SetDefaults(ctx)
+	spec, err := prres.ApplyParameters(spec, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec = prres.ApplyContexts(spec, pr.Name, pr)
+	spec = prres.ApplyWorkspaces(spec, pr)
+	return &controller{pr: pr, spec: spec, results: map[string]map[string]v1.ResultValue{}, status: "Succeeded"}
+}
+
+func (c *controller) task(t testing.TB, name string) (v1.PipelineTask, bool) {
+	t.Helper()
+	for _, pt := range c.spec.Tasks {
+		if pt.Name == name {
+			return *pt.DeepCopy(), false
+		}
+	}
+	for _, pt := range c.spec.Finally {
+		if pt.Name == name {
+			return *pt.DeepCopy(), true
+		}
+	}
+	t.Fatalf("no pipeline task %s", name)
+	return v1.PipelineTask{}, false
+}
+
+// setResult records a finished task's result as its launcher wrote it.
+func (c *controller) setResult(task, result string, v v1.ResultValue) {
+	if c.results[task] == nil {
+		c.results[task] = map[string]v1.ResultValue{}
+	}
+	c.results[task][result] = v
+}
+
+// run plays one pipeline task and returns the launcher's command line in
+// each of its TaskRuns (one per matrix combination), or ran false when
+// its `when` skips it.
+func (c *controller) run(t testing.TB, name string) (args [][]string, ran bool) {
+	t.Helper()
+	pt, final := c.task(t, name)
+	rpt := &prres.ResolvedPipelineTask{PipelineTask: &pt}
+	var exprs []string
+	for _, p := range pt.Params {
+		e, _ := p.GetVarSubstitutionExpressions()
+		exprs = append(exprs, e...)
+	}
+	for i := range pt.When {
+		e, _ := pt.When[i].GetVarSubstitutionExpressions()
+		exprs = append(exprs, e...)
+	}
+	var resolved prres.ResolvedResultRefs
+	for _, ref := range v1.NewResultRefs(exprs) {
+		v, ok := c.results[ref.PipelineTask][ref.Result]
+		if !ok {
+			continue // not run: stays unreplaced, as in Tekton
+		}
+		resolved = append(resolved, &prres.ResolvedResultRef{Value: v, ResultReference: *ref, FromTaskRun: ref.PipelineTask + "-tr"})
+	}
+	prres.ApplyTaskResults(prres.PipelineRunState{rpt}, resolved)
+	rpt.PipelineTask = prres.ApplyPipelineTaskContexts(rpt.PipelineTask, v1.PipelineRunStatus{}, &prres.PipelineRunFacts{})
+	if final {
+		prres.ApplyPipelineTaskStateContext(prres.PipelineRunState{rpt}, map[string]string{"tasks.status": c.status})
+	}
+	pt = *rpt.PipelineTask
+	if !pt.When.AllowsExecution(nil) {
+		return nil, false
+	}
+	combos := []v1.Params{nil}
+	if pt.IsMatrixed() {
+		combos = pt.Matrix.FanOut()
+	}
+	ctx := context.Background()
+	for _, combo := range combos {
+		tr := &v1.TaskRun{}
+		tr.Name, tr.Namespace, tr.UID = c.pr.Name+"-"+name, c.pr.Namespace, "7d1e-uid"
+		tr.Spec.Params = append(append(v1.Params{}, pt.Params...), combo...)
+		ts := pt.TaskSpec.TaskSpec.DeepCopy()
+		ts.SetDefaults(ctx)
+		ts = trres.ApplyParameters(ts, tr, ts.Params...)
+		ts = trres.ApplyContexts(ts, name, tr)
+		ts = trres.ApplyResults(ts)
+		ts = trres.ApplyArtifacts(ts)
+		ts = trres.ApplyStepExitCodePath(ts)
+		ts = trres.ApplyWorkspaces(ctx, ts, ts.Workspaces, tr.Spec.Workspaces, nil)
+		ts = trres.ApplyCredentialsPath(ts, "/tekton/creds")
+		// The TaskRun reconciler validates the spec after substitution.
+		if fe := ts.Validate(apis.WithinCreate(ctx)); fe != nil {
+			t.Fatalf("task %s after substitution: %v", name, fe)
+		}
+		last := ts.Steps[len(ts.Steps)-1]
+		for _, a := range last.Args {
+			// The entrypoint substitutes $(steps.…) at run time: nothing
+			// of the sort may be left.
+			if strings.Contains(a, "$(") {
+				t.Fatalf("task %s: argument %q still holds $( after Tekton's substitution", name, a)
+			}
+		}
+		args = append(args, append([]string{last.Command[0]}, last.Args...))
+	}
+	return args, true
+}
+
+// launched is a launcher command line as the launcher reads it.
+type launched struct {
+	cmd  string
+	spec *launch.Spec // run
+	when string       // when: the condition
+	in   *launch.Bindings
+}
+
+// parseLauncher reads args (the launcher's path first) with the
+// launcher's flags and its own parsers: launch.Decode for the spec,
+// launch.ParseBindings, AddB64 and AddLists for the values, and Resolve,
+// which fetches value refs from the store and makes the lists.
+func parseLauncher(t testing.TB, store cache.Store, args []string) launched {
+	t.Helper()
+	l := launched{cmd: args[1]}
+	fs := flag.NewFlagSet(args[1], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var in, inB64, inList list
+	spec := fs.String("spec-b64", "", "")
+	when := fs.String("when-b64", "", "")
+	fs.Var(&in, "in", "")
+	fs.Var(&inB64, "in-b64", "")
+	fs.Var(&inList, "in-list", "")
+	fs.Var(new(list), "out", "")
+	fs.Int("max-value-bytes", 0, "")
+	if err := fs.Parse(args[2:]); err != nil {
+		t.Fatalf("launcher flags %q: %v", args, err)
+	}
+	switch l.cmd {
+	case "run":
+		s, err := launch.Decode(*spec)
+		if err != nil {
+			t.Fatalf("spec: %v", err)
+		}
+		l.spec = s
+	case "when":
+		b, err := base64.StdEncoding.DecodeString(*when)
+		if err != nil {
+			t.Fatalf("--when-b64: %v", err)
+		}
+		l.when = string(b)
+	}
+	b, err := launch.ParseBindings(in)
+	if err == nil {
+		err = errors.Join(b.AddB64(inB64), b.AddLists(inList, fs.Args()))
+	}
+	if err == nil {
+		err = b.Resolve(context.Background(), store)
+	}
+	if err != nil {
+		t.Fatalf("launcher values %q: %v", args, err)
+	}
+	l.in = b
+	return l
+}
+
+// value is the value the launcher binds to a placeholder.
+func (l launched) value(t testing.TB, key string) string {
+	t.Helper()
+	r, err := ir.ParseRef(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind == ir.RefStepArtifact {
+		a, err := l.in.Artifact(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.URI()
+	}
+	v, err := l.in.Value(r)
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	return v
+}
+
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, " ") }
+func (l *list) Set(s string) error { *l = append(*l, s); return nil }
+
+// newStore is a store on disk, where launchers put the values they pass
+// as value refs.
+func newStore(t testing.TB) cache.Store {
+	t.Helper()
+	s, err := cache.Open(context.Background(), "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// written is what a producing launcher writes for an output value: the
+// value, or a value ref to it in the store when it could not travel
+// through an engine as it is.
+func written(t testing.TB, s cache.Store, v string) string {
+	t.Helper()
+	if launch.Inline(v, launch.DefaultMaxValueBytes) {
+		return v
+	}
+	ref, err := launch.PutValue(context.Background(), s, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+func compileText(t testing.TB, src string, overrides ...string) *tekton.Objects {
+	t.Helper()
+	objs, err := compileYAML(t, "pipeline.yaml", []byte(src), overrides, testOptions)
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	mustValidate(t, objs)
+	return objs
+}
+
+const literalPipeline = `
+apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: literal}
+spec:
+  params: [{name: p, default: x}]
+  steps:
+    - name: produce
+      image: busybox
+      command: [sh, -c, 'cat in > ${{ outputs.params.v }}']
+      outputs: {params: [{name: v}]}
+    - name: consume
+      image: busybox
+      when: '${{ steps.produce.outputs.params.v }} == ${{ params.p }}'
+      command: [echo, '${{ params.p }}', '${{ steps.produce.outputs.params.v }}']
+  onExit:
+    - name: bye
+      image: busybox
+      command: [echo, '${{ params.p }}', '${{ pipeline.status }}']
+`
+
+// TestLiteralParams: every hostile text, given as a parameter, reaches
+// each launcher that reads it byte for byte: a step, a condition, a
+// finally task; and so does an output value (written as a value ref when
+// it could not travel as it is).
+func TestLiteralParams(t *testing.T) {
+	for _, h := range plantest.Hostile {
+		t.Run(fmt.Sprintf("%q", h), func(t *testing.T) {
+			store := newStore(t)
+			objs := compileText(t, literalPipeline, "p="+h)
+			c := newController(t, objs)
+			c.setResult("produce", "v", *v1.NewStructuredValues(written(t, store, h)))
+			for _, task := range []string{"consume-when", "consume", "bye"} {
+				runs, ran := c.run(t, task)
+				if !ran {
+					t.Fatalf("%s did not run", task)
+				}
+				l := parseLauncher(t, store, runs[0])
+				if got := l.value(t, "params.p"); got != h {
+					t.Errorf("%s: params.p = %q, want %q", task, got, h)
+				}
+				switch task {
+				case "consume-when":
+					if want := "${{ steps.produce.outputs.params.v }} == ${{ params.p }}"; l.when != want {
+						t.Errorf("condition %q, want %q", l.when, want)
+					}
+					c.setResult(task, "sluice-when", *v1.NewStructuredValues("true"))
+					fallthrough
+				case "consume":
+					if got := l.value(t, "steps.produce.outputs.params.v"); got != h {
+						t.Errorf("%s: the output = %q, want %q", task, got, h)
+					}
+				}
+				if task != "consume-when" {
+					if got := l.value(t, "pipeline.runId"); got != "run-x7k2p" {
+						t.Errorf("%s: pipeline.runId = %q, want the PipelineRun's name", task, got)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestLiteralItems: hostile items of a literal loop reach each
+// iteration's launcher, one each, in order.
+func TestLiteralItems(t *testing.T) {
+	items := ir.NewValue(toAny(plantest.Hostile))
+	p := &ir.Pipeline{
+		APIVersion: ir.APIVersion, Kind: ir.Kind,
+		Metadata: ir.Metadata{Name: "items"},
+		Spec: ir.Spec{Steps: []ir.Step{
+			{Name: "loop", Image: "busybox", ForEach: &ir.ForEach{Items: &items}, Command: []string{"echo", "${{ item }}"}},
+		}},
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := tekton.Compile(p, nil, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustValidate(t, objs)
+	runs, _ := newController(t, objs).run(t, "loop")
+	if len(runs) != len(plantest.Hostile) {
+		t.Fatalf("%d TaskRuns, want %d", len(runs), len(plantest.Hostile))
+	}
+	store := newStore(t)
+	for i, args := range runs {
+		if got := parseLauncher(t, store, args).value(t, "item"); got != plantest.Hostile[i] {
+			t.Errorf("iteration %d: item = %q, want %q", i, got, plantest.Hostile[i])
+		}
+	}
+}
+
+// TestLiteralSpec: the user's own text (command, args, env, inputs)
+// travels in the spec and comes out of Tekton's substitution unchanged.
+func TestLiteralSpec(t *testing.T) {
+	step := ir.Step{Name: "s", Image: "busybox", Command: []string{"echo"}}
+	for i, h := range plantest.Hostile {
+		if !utf8.ValidString(h) {
+			continue // a pipeline file is UTF-8; the spec is JSON
+		}
+		step.Command = append(step.Command, h)
+		step.Env = append(step.Env, ir.EnvVar{Name: "V" + strconv.Itoa(i), Value: h})
+	}
+	step.WorkingDir = "/$(params.x)"
+	p := &ir.Pipeline{APIVersion: ir.APIVersion, Kind: ir.Kind, Metadata: ir.Metadata{Name: "spec"}, Spec: ir.Spec{Steps: []ir.Step{step}}}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := tekton.Compile(p, nil, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := newController(t, objs).run(t, "s")
+	got, err := ir.EncodeStep(&parseLauncher(t, newStore(t), runs[0]).spec.Step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := ir.EncodeStep(&step)
+	if string(got) != string(want) {
+		t.Errorf("the spec after Tekton:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestLiteralResults: output values as a launcher writes them reach the
+// readers of a step, of a loop (its aggregated array) and of an unrolled
+// loop unchanged.
+func TestLiteralResults(t *testing.T) {
+	src := `
+apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: results}
+spec:
+  defaults: {image: busybox}
+  steps:
+    - name: one
+      command: [sh, -c, 'cat v > ${{ outputs.params.v }}']
+      outputs: {params: [{name: v}], artifacts: [{name: a}]}
+    - name: many
+      forEach: {items: [1, 2]}
+      command: [sh, -c, 'cat v > ${{ outputs.params.v }}']
+      outputs: {params: [{name: v}]}
+    - name: each
+      forEach: {items: [1, 2]}
+      group:
+        steps:
+          - name: inner
+            command: [sh, -c, 'cat v > ${{ outputs.params.v }}']
+            outputs: {params: [{name: v}]}
+    - name: read
+      command: [echo, '${{ steps.one.outputs.params.v }}', '${{ steps.one.outputs.artifacts.a }}',
+        '${{ steps.many.outputs.params.v }}', '${{ steps.inner.outputs.params.v }}']
+`
+	for _, h := range plantest.Hostile {
+		t.Run(fmt.Sprintf("%q", h), func(t *testing.T) {
+			store := newStore(t)
+			c := newController(t, compileText(t, src))
+			w := written(t, store, h)
+			uri := "cas://sha256/" + strings.Repeat("ab", 32) + "?kind=file&size=3"
+			c.setResult("one", "v", *v1.NewStructuredValues(w))
+			c.setResult("one", "a", *v1.NewStructuredValues(uri))
+			c.setResult("many", "v", *v1.NewStructuredValues(w, "second"))
+			c.setResult("inner-0", "v", *v1.NewStructuredValues(w))
+			c.setResult("inner-1", "v", *v1.NewStructuredValues("second"))
+			runs, _ := c.run(t, "read")
+			l := parseLauncher(t, store, runs[0])
+			if got := l.value(t, "steps.one.outputs.params.v"); got != h {
+				t.Errorf("value = %q, want %q", got, h)
+			}
+			if got := l.value(t, "steps.one.outputs.artifacts.a"); got != uri {
+				t.Errorf("artifact = %q, want %q", got, uri)
+			}
+			// The list every backend makes (step.JSONList, as the local
+			// runner's aggregate).
+			want := step.JSONList([]any{step.ListElem(h, ir.TypeString, false), step.ListElem("second", ir.TypeString, false)})
+			for _, k := range []string{"steps.many.outputs.params.v", "steps.inner.outputs.params.v"} {
+				if got := l.value(t, k); got != want {
+					t.Errorf("%s = %s, want %s", k, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestStatus: a finally task that reads the pipeline's status runs once,
+// with Succeeded or Failed, whatever Tekton's $(tasks.status) says.
+func TestStatus(t *testing.T) {
+	objs := compileText(t, literalPipeline)
+	for tekton, want := range map[string]string{"Succeeded": "Succeeded", "Completed": "Succeeded", "Failed": "Failed", "None": "Failed"} {
+		c := newController(t, objs)
+		c.status = tekton
+		var got []string
+		for _, task := range []string{"bye", "bye-failed"} {
+			if runs, ran := c.run(t, task); ran {
+				got = append(got, parseLauncher(t, newStore(t), runs[0]).value(t, "pipeline.status"))
+			}
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("$(tasks.status) %s: pipeline.status %q, want once %q", tekton, got, want)
+		}
+	}
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}

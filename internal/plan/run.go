@@ -1,0 +1,190 @@
+package plan
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/ir"
+)
+
+// Launcher is where the launcher sits in a step's container: an init step
+// or init container copies it there from the launcher image (Copy).
+const Launcher = "/sluice/bin/sluice-exec"
+
+// LauncherDir is the directory of Launcher, a volume shared by the copy
+// and the step.
+const LauncherDir = "/sluice/bin"
+
+// ImageLauncher is the launcher's path in its own image.
+const ImageLauncher = "/sluice-exec"
+
+// Copy is the command line that installs the launcher, run in the
+// launcher image: sluice-exec cp /sluice-exec /sluice/bin/sluice-exec.
+func Copy() []string { return []string{ImageLauncher, "cp", ImageLauncher, Launcher} }
+
+// Spec encodes a command step for --spec-b64: the step as the pipeline
+// file has it (defaults applied), which carries all of the user's text,
+// less what only the engine acts on (when, forEach, after) and the
+// description. None of those enters the cache key; leaving them out keeps
+// each task small.
+func Spec(pipeline string, s *ir.Step) (string, error) {
+	step := *s
+	step.Description, step.When, step.ForEach, step.After = "", "", nil, nil
+	spec := launch.Spec{Pipeline: pipeline, Step: step}
+	return spec.Encode()
+}
+
+// Value is one value handed to the launcher. Key is the placeholder as
+// written between ${{ and }} (params.rows, steps.clean.outputs.params.n);
+// Text is what goes on the command line: the value itself, or an engine
+// expression the engine replaces by the value at run time ($(params.x)).
+// B64 says that the text is, or the engine puts there, the value's
+// standard base64 (--in-b64).
+type Value struct {
+	Key  string
+	Text string
+	B64  bool
+}
+
+// Literal passes a value known at compile time. It goes as it is unless
+// the engine or the launcher would read it as something else: text
+// holding one of the engine's substitution markers (syntax: Tekton's "$(",
+// Argo's "{{"), text the launcher takes for a value ref (cas://…
+// kind=value), a NUL or invalid UTF-8 (neither survives a command line in
+// JSON). Those go base64-encoded.
+func Literal(key, v string, syntax ...string) Value {
+	if NeedsB64(v, syntax...) {
+		return Value{Key: key, Text: base64.StdEncoding.EncodeToString([]byte(v)), B64: true}
+	}
+	return Value{Key: key, Text: v}
+}
+
+// NeedsB64 reports whether Literal would encode v.
+func NeedsB64(v string, syntax ...string) bool {
+	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) || launch.IsValueRef(v) {
+		return true
+	}
+	for _, s := range syntax {
+		if strings.Contains(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// B64 is the standard base64 of v, for a value the engine passes to
+// --in-b64.
+func B64(v string) string { return base64.StdEncoding.EncodeToString([]byte(v)) }
+
+func (v Value) arg() string {
+	if v.B64 {
+		return "--in-b64=" + v.Key + "=" + v.Text
+	}
+	return "--in=" + v.Key + "=" + v.Text
+}
+
+// List is a value that reaches the launcher as the elements of a list: the
+// outputs of a loop, read from outside it, on an engine that hands them
+// over as separate arguments (Tekton's array results). The launcher's
+// --in-list KEY=TYPE:COUNT takes COUNT elements from the arguments after
+// "--", in the order of the flags, and makes KEY the JSON list of them,
+// as the local runner does: each element is a value's text (or a value
+// ref), made a JSON string for an output of type string and read as JSON
+// for the others. Count is a number or an engine expression for one; an
+// element text may be an engine expression that expands to several
+// arguments (Tekton's $(params.x[*])).
+type List struct {
+	Key   string
+	Type  ir.ParamType
+	Count string
+	Elems []string
+}
+
+func (l List) arg() string {
+	t := l.Type
+	if t == "" {
+		t = ir.TypeString
+	}
+	return "--in-list=" + l.Key + "=" + string(t) + ":" + l.Count
+}
+
+// Out is one output the launcher writes after success: Name is
+// "params.X" or "artifacts.X", Path where the engine reads it.
+type Out struct {
+	Name string
+	Path string
+}
+
+// Run is `sluice-exec run`: one execution of a command step.
+type Run struct {
+	Spec     string // Spec's output
+	Cache    string // the store's URL; "" leaves it to SLUICE_CACHE
+	In       []Value
+	Lists    []List
+	Out      []Out
+	MaxValue int // --max-value-bytes; 0 leaves the launcher's default
+	MaxTotal int // --max-total-bytes; 0 for no bound
+}
+
+// Args is the command line after the launcher's path.
+func (r *Run) Args() []string {
+	args := []string{"run", "--spec-b64=" + r.Spec}
+	if r.Cache != "" {
+		args = append(args, "--cache="+r.Cache)
+	}
+	for _, v := range r.In {
+		args = append(args, v.arg())
+	}
+	for _, o := range r.Out {
+		args = append(args, "--out="+o.Name+"="+o.Path)
+	}
+	if r.MaxValue > 0 {
+		args = append(args, "--max-value-bytes="+strconv.Itoa(r.MaxValue))
+	}
+	if r.MaxTotal > 0 {
+		args = append(args, "--max-total-bytes="+strconv.Itoa(r.MaxTotal))
+	}
+	return appendLists(args, r.Lists)
+}
+
+// When is `sluice-exec when`: a `when` condition evaluated at run time,
+// from the values passed in (value refs fetched from the store), as the
+// local runner evaluates it. The launcher writes "true" or "false" to
+// Out.
+type When struct {
+	Expr  string // the condition, as in the pipeline file
+	Cache string
+	In    []Value
+	Lists []List
+	Out   string
+}
+
+// Args is the command line after the launcher's path.
+func (w *When) Args() []string {
+	args := []string{"when", "--when-b64=" + B64(w.Expr)}
+	if w.Cache != "" {
+		args = append(args, "--cache="+w.Cache)
+	}
+	for _, v := range w.In {
+		args = append(args, v.arg())
+	}
+	args = append(args, "--out="+w.Out)
+	return appendLists(args, w.Lists)
+}
+
+func appendLists(args []string, lists []List) []string {
+	if len(lists) == 0 {
+		return args
+	}
+	for _, l := range lists {
+		args = append(args, l.arg())
+	}
+	args = append(args, "--")
+	for _, l := range lists {
+		args = append(args, l.Elems...)
+	}
+	return args
+}
