@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -155,8 +156,8 @@ func BenchmarkCompile(b *testing.B) {
 // TestLargestUnder1_5MiB finds, for each object that must fit, the most
 // steps that keep it under 1.5 MiB, and logs the sizes along the way.
 func TestLargestUnder1_5MiB(t *testing.T) {
-	if testing.Short() {
-		t.Skip("compiles pipelines of thousands of steps")
+	if os.Getenv("SLUICE_BENCH") == "" {
+		t.Skip("a measurement, not a test: SLUICE_BENCH=1 go test -run Largest -v ./bench/tekton (compiles pipelines of thousands of steps)")
 	}
 	for _, n := range []int{10, 100, 1000} {
 		s := measure(t, pipeline(t, n))
