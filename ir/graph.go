@@ -390,3 +390,21 @@ func (h *nodeHeap) pop() *Node {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// Sinks are the nodes of one scope that no other node of it waits for:
+// where a scope ends.
+func Sinks(ns []*Node) []*Node {
+	waited := map[*Node]bool{}
+	for _, n := range ns {
+		for _, d := range n.Deps {
+			waited[d.Node] = true
+		}
+	}
+	var out []*Node
+	for _, n := range ns {
+		if !waited[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}

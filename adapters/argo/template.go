@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/sluice-dev/sluice/internal/kube"
 	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/ir"
 )
@@ -147,7 +148,7 @@ func (c *compiler) container(n *ir.Node, slots int) string {
 		})
 	}
 	for _, v := range s.Volumes {
-		t.Volumes = append(t.Volumes, volume(v))
+		t.Volumes = append(t.Volumes, kube.Volume(v))
 		t.Container.VolumeMounts = append(t.Container.VolumeMounts, corev1.VolumeMount{
 			Name: v.Name, MountPath: c.field(n, "volumes.mountPath", v.MountPath), ReadOnly: v.ReadOnly,
 		})
@@ -280,25 +281,4 @@ func retry(r *ir.Retry) *wfv1.RetryStrategy {
 		}
 	}
 	return rs
-}
-
-func volume(v ir.Volume) corev1.Volume {
-	out := corev1.Volume{Name: v.Name}
-	switch {
-	case v.EmptyDir != nil:
-		e := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(v.EmptyDir.Medium)}
-		if v.EmptyDir.SizeLimit != "" {
-			if q, err := resource.ParseQuantity(v.EmptyDir.SizeLimit); err == nil {
-				e.SizeLimit = &q
-			}
-		}
-		out.EmptyDir = e
-	case v.Secret != nil:
-		out.Secret = &corev1.SecretVolumeSource{SecretName: v.Secret.SecretName}
-	case v.ConfigMap != nil:
-		out.ConfigMap = &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: v.ConfigMap.Name}}
-	case v.PersistentVolumeClaim != nil:
-		out.PersistentVolumeClaim = &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.PersistentVolumeClaim.ClaimName, ReadOnly: v.ReadOnly}
-	}
-	return out
 }

@@ -655,7 +655,7 @@ func (c *compiler) sinks(n *ir.Node, ctx []int) []string {
 		}
 		return []string{in.unit.name}
 	}
-	ends := lastMembers(n.Children)
+	ends := ir.Sinks(n.Children)
 	var out []string
 	if n.Step.ForEach == nil {
 		for _, m := range ends {
@@ -667,23 +667,6 @@ func (c *compiler) sinks(n *ir.Node, ctx []int) []string {
 		ictx := append(slices.Clone(ctx), i)
 		for _, m := range ends {
 			out = appendNew(out, c.sinks(m, ictx)...)
-		}
-	}
-	return out
-}
-
-// lastMembers are the nodes of a scope that no other node of it waits for.
-func lastMembers(ns []*ir.Node) []*ir.Node {
-	waited := map[*ir.Node]bool{}
-	for _, n := range ns {
-		for _, d := range n.Deps {
-			waited[d.Node] = true
-		}
-	}
-	var out []*ir.Node
-	for _, n := range ns {
-		if !waited[n] {
-			out = append(out, n)
 		}
 	}
 	return out

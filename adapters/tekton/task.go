@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/sluice-dev/sluice/internal/kube"
 	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/plan"
 	"github.com/sluice-dev/sluice/ir"
@@ -132,7 +133,7 @@ func (c *compiler) commandSpec(u *unit) (v1.TaskSpec, error) {
 		mounts = append(mounts, corev1.VolumeMount{Name: c.credsVolume, MountPath: credentialsDir, ReadOnly: true})
 	}
 	for _, v := range s.Volumes {
-		spec.Volumes = append(spec.Volumes, volume(v))
+		spec.Volumes = append(spec.Volumes, kube.Volume(v))
 		mounts = append(mounts, corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath, ReadOnly: v.ReadOnly})
 	}
 	res, err := resources(s.Resources)
@@ -205,26 +206,6 @@ func freeName(want string, taken map[string]bool) string {
 	}
 	taken[name] = true
 	return name
-}
-
-func volume(v ir.Volume) corev1.Volume {
-	out := corev1.Volume{Name: v.Name}
-	switch {
-	case v.EmptyDir != nil:
-		ed := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(v.EmptyDir.Medium)}
-		if v.EmptyDir.SizeLimit != "" {
-			q := resource.MustParse(v.EmptyDir.SizeLimit) // checked by checkLiteral
-			ed.SizeLimit = &q
-		}
-		out.EmptyDir = ed
-	case v.Secret != nil:
-		out.Secret = &corev1.SecretVolumeSource{SecretName: v.Secret.SecretName}
-	case v.ConfigMap != nil:
-		out.ConfigMap = &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: v.ConfigMap.Name}}
-	case v.PersistentVolumeClaim != nil:
-		out.PersistentVolumeClaim = &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.PersistentVolumeClaim.ClaimName, ReadOnly: v.ReadOnly}
-	}
-	return out
 }
 
 // secretEnv maps each secret variable with a secretKeyRef under the

@@ -175,30 +175,13 @@ func writeDot(w io.Writer, p *ir.Pipeline) error {
 	// Invisible edges from the steps nothing waits for keep onExit below
 	// the rest, where it runs.
 	if len(g.OnExit) > 0 {
-		for _, n := range sinks(g.Steps) {
+		for _, n := range ir.Sinks(g.Steps) {
 			fmt.Fprintf(&b, "  %s -> %s [style=invis];\n", dotQuote(lastLeaf(n).Name()), dotQuote(firstLeaf(g.OnExit[0]).Name()))
 		}
 	}
 	b.WriteString("}\n")
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// sinks are the nodes of one scope that no other node waits for.
-func sinks(ns []*ir.Node) []*ir.Node {
-	waited := map[*ir.Node]bool{}
-	for _, n := range ns {
-		for _, d := range n.Deps {
-			waited[d.Node] = true
-		}
-	}
-	var out []*ir.Node
-	for _, n := range ns {
-		if !waited[n] {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // dotCluster names a group's cluster; step names are lowercase, so it
