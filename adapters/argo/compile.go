@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/sluice-dev/sluice/internal/plan"
 	"github.com/sluice-dev/sluice/ir"
 )
 
@@ -147,9 +148,9 @@ func (c *compiler) arguments() []wfv1.Parameter {
 			continue
 		}
 		a := wfv1.Parameter{Name: prm.Name, Value: wfv1.AnyStringPtr(v.String())}
-		if !safe(v.String()) {
+		if !literal(v.String()) {
 			c.b64Param[prm.Name] = true
-			a.Value = wfv1.AnyStringPtr(b64(v.String()))
+			a.Value = wfv1.AnyStringPtr(plan.B64(v.String()))
 			a.Description = wfv1.AnyStringPtr("base64 of the value, which Argo would otherwise read as its own syntax")
 		}
 		out = append(out, a)
@@ -183,7 +184,7 @@ func (c *compiler) templateDefaults() *wfv1.Template {
 		InitContainers: []wfv1.UserContainer{{Container: corev1.Container{
 			Name:         initName,
 			Image:        c.opts.LauncherImage,
-			Command:      []string{"/sluice-exec", "cp", "/sluice-exec", Launcher},
+			Command:      plan.Copy(),
 			VolumeMounts: []corev1.VolumeMount{bin},
 		}}},
 		Container: &corev1.Container{

@@ -8,7 +8,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
-	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/internal/plan"
 	"github.com/sluice-dev/sluice/ir"
 )
 
@@ -226,7 +226,6 @@ func (c *compiler) condition(s *scope, n *ir.Node, filter bool) *task {
 	w.Depends = depends(n)
 	s.tasks = append(s.tasks, w)
 
-	step := ir.Step{Name: n.Name(), When: n.Step.When}
 	var refs []ir.Ref
 	if n.Step.When != "" {
 		wh, err := ir.ParseWhen(n.Step.When)
@@ -237,7 +236,6 @@ func (c *compiler) condition(s *scope, n *ir.Node, filter bool) *task {
 		refs = wh.Refs()
 	}
 	if filter {
-		step.ForEach = n.Step.ForEach
 		// In filter mode item is the loop's own element, bound by the
 		// launcher; only the items' own placeholder comes in.
 		var keep []ir.Ref
@@ -254,7 +252,7 @@ func (c *compiler) condition(s *scope, n *ir.Node, filter bool) *task {
 		}
 	}
 	ins := c.ins(w, n, refs, enclosingLoop(n.Parent))
-	spec, err := (&launch.Spec{Pipeline: c.p.Metadata.Name, Step: step}).Encode()
+	spec, err := plan.ConditionSpec(c.p.Metadata.Name, n.Step, filter)
 	if err != nil {
 		c.fail(err)
 	}
@@ -284,7 +282,7 @@ func (c *compiler) items(t *task, n *ir.Node, cond *task) {
 		if !ok {
 			c.itemB64[n] = true
 			for i := range texts {
-				texts[i] = b64(texts[i])
+				texts[i] = plan.B64(texts[i])
 			}
 		}
 		// Strings, whatever the items' types: Argo's {{item}} is then the
@@ -314,39 +312,33 @@ func (c *compiler) ins(t *task, n *ir.Node, refs []ir.Ref, loop *ir.Node) []stri
 		key := r.String()
 		switch r.Kind {
 		case ir.RefParam:
-			flag := flagIn
-			if c.b64Param[r.Name] {
-				flag = flagInB64
-			}
-			out = append(out, flag+key+"={{workflow.parameters."+r.Name+"}}")
+			v := plan.Value{Key: key, Text: "{{workflow.parameters." + r.Name + "}}", B64: c.b64Param[r.Name]}
+			out = append(out, v.Arg())
 		case ir.RefStepParam, ir.RefStepArtifact:
 			target := c.g.Node(r.Step)
 			expr := c.outputExpr(r, target, t.scope)
 			if d := ir.ListDepth(n, target); d > 0 {
-				typ := ir.TypeString
+				l := plan.JSONList{Key: key, Depth: d, Text: expr}
 				for _, op := range target.Step.Outputs.Params {
 					if op.Name == r.Name {
-						typ = op.Typ()
+						l.Type = op.Typ()
 					}
 				}
-				out = append(out, fmt.Sprintf("%s%s:%d:%s=%s", flagInList, typ, d, key, expr))
+				out = append(out, l.Arg())
 				continue
 			}
-			out = append(out, flagIn+key+"="+expr)
+			out = append(out, plan.Value{Key: key, Text: expr}.Arg())
 		case ir.RefItem:
-			flag := flagIn
-			if c.itemB64[loop] {
-				flag = flagInB64
-			}
-			expr := "{{item}}"
+			v := plan.Value{Key: "item", Text: "{{item}}", B64: c.itemB64[loop]}
 			if !t.loop || loop != n {
-				expr = c.itemExpr(t.scope)
+				v.Text = c.itemExpr(t.scope)
 			}
-			out = append(out, flag+"item="+expr)
+			out = append(out, v.Arg())
 		case ir.RefPipelineStatus:
 			// Argo's workflow.status is Succeeded, Failed or Error; the
 			// pipeline's is Succeeded or Failed.
-			out = append(out, flagIn+"pipeline.status={{=workflow.status == 'Succeeded' ? 'Succeeded' : 'Failed'}}")
+			v := plan.Value{Key: key, Text: "{{=workflow.status == 'Succeeded' ? 'Succeeded' : 'Failed'}}"}
+			out = append(out, v.Arg())
 		}
 	}
 	return out

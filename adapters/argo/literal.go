@@ -1,7 +1,6 @@
 package argo
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
+	"github.com/sluice-dev/sluice/internal/plan"
 	"github.com/sluice-dev/sluice/ir"
 )
 
@@ -37,25 +37,19 @@ func safe(s string) bool {
 	return json.Unmarshal([]byte(strconv.Quote(s)), &back) == nil && back == s
 }
 
-func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-
-// Flags of the launcher that take a runtime value.
-const (
-	flagIn    = "--in="     // KEY=VALUE
-	flagInB64 = "--in-b64=" // KEY=B64: VALUE base64-encoded
-	// flagInList takes a loop's output as Argo aggregates it:
-	// TYPE:DEPTH:KEY=LIST, DEPTH being how many loops deep the producer is.
-	flagInList = "--in-list="
-)
+// literal reports whether a runtime value can go to the launcher as it
+// is (--in): Argo passes it unchanged, and the launcher takes it for the
+// text it is, not a value ref (plan.NeedsB64).
+func literal(s string) bool { return safe(s) && !plan.NeedsB64(s) }
 
 // itemTexts returns the text ${{ item }} expands to for each element of
-// a list, and whether all of them are safe.
+// a list, and whether all of them can go as they are (literal).
 func itemTexts(l []ir.Value) ([]string, bool) {
 	texts := make([]string, len(l))
 	ok := true
 	for i, e := range l {
 		texts[i] = e.String()
-		ok = ok && safe(texts[i])
+		ok = ok && literal(texts[i])
 	}
 	return texts, ok
 }
@@ -76,7 +70,7 @@ func argoRendersItems(v ir.Value) bool {
 			return false
 		}
 		it, err := wfv1.ParseItem(string(raw))
-		if err != nil || argoItemText(it) != e.String() || !safe(e.String()) {
+		if err != nil || argoItemText(it) != e.String() || !literal(e.String()) {
 			return false
 		}
 	}

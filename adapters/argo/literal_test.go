@@ -1,6 +1,7 @@
 package argo_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/ir"
 )
 
@@ -25,22 +27,7 @@ import (
 // parsers (launch.Decode, launch.ParseBindings).
 
 // hostile are texts that Argo, Tekton or a shell would read as their own.
-var hostile = []string{
-	"{{workflow.name}}",
-	`{{=sprig.env("HOME")}}`,
-	"{{inputs.parameters.spec}}",
-	"$(params.x)",
-	"${HOME} $HOME `id`",
-	`x" || "1" == "1`,
-	"it's \"quoted\" \\ back\\slash",
-	"line one\nline two\n",
-	"tab\there\r\n",
-	"bell\a and nul\x00 and del\x7f",
-	"\xff\xfe not UTF-8",
-	"}} {{ {{{ }}}",
-	"ünïcødé \u2028 \U0001F600",
-	"",
-}
+var hostile = plantest.Hostile
 
 // controller is what the controller knows when it runs a task.
 type controller struct {
@@ -167,78 +154,6 @@ func (c *controller) run(t testing.TB, dag *wfv1.Template, task string) (args []
 	return args, nil
 }
 
-// launched is what the launcher makes of its args.
-type launched struct {
-	spec *launch.Spec
-	in   *launch.Bindings
-}
-
-// parseLauncher reads container args as sluice-exec run does, turning
-// --in-b64 KEY=B64 into --in KEY=VALUE (the launcher's part of the
-// contract; see docs/argo.md).
-func parseLauncher(t testing.TB, args []string) launched {
-	t.Helper()
-	var l launched
-	var ins []string
-	for _, a := range args[1:] {
-		switch {
-		case strings.HasPrefix(a, "--spec-b64="):
-			spec, err := launch.Decode(strings.TrimPrefix(a, "--spec-b64="))
-			if err != nil && !strings.Contains(err.Error(), "step.command is empty") {
-				t.Fatalf("launcher: %v", err)
-			}
-			if spec == nil { // a condition's spec holds no command
-				spec = decodeSpec(t, strings.TrimPrefix(a, "--spec-b64="))
-			}
-			l.spec = spec
-		case strings.HasPrefix(a, "--in="):
-			ins = append(ins, strings.TrimPrefix(a, "--in="))
-		case strings.HasPrefix(a, "--in-b64="):
-			key, val, _ := strings.Cut(strings.TrimPrefix(a, "--in-b64="), "=")
-			raw, err := base64.StdEncoding.DecodeString(val)
-			if err != nil {
-				t.Fatalf("launcher: --in-b64 %s: %v", key, err)
-			}
-			ins = append(ins, key+"="+string(raw))
-		case strings.HasPrefix(a, "--out-dir="):
-		default:
-			t.Fatalf("launcher: unexpected argument %q", a)
-		}
-	}
-	in, err := launch.ParseBindings(ins)
-	if err != nil {
-		t.Fatalf("launcher: %v", err)
-	}
-	l.in = in
-	return l
-}
-
-func decodeSpec(t testing.TB, b64 string) *launch.Spec {
-	t.Helper()
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s launch.Spec
-	if err := json.Unmarshal(raw, &s); err != nil {
-		t.Fatal(err)
-	}
-	return &s
-}
-
-func (l launched) value(t testing.TB, key string) string {
-	t.Helper()
-	r, err := ir.ParseRef(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := l.in.Value(r)
-	if err != nil {
-		t.Fatalf("launcher: %v", err)
-	}
-	return v
-}
-
 const literalPipeline = `apiVersion: sluice.dev/v1alpha1
 kind: Pipeline
 metadata: {name: lit}
@@ -289,11 +204,11 @@ func TestLiteralParams(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Argo: %v", err)
 			}
-			l := parseLauncher(t, args[0])
-			if got := l.value(t, "params.text"); got != text {
+			l := plantest.Parse(t, nil, args[0])
+			if got := l.Value(t, "params.text"); got != text {
 				t.Errorf("params.text: got %q, want %q", got, text)
 			}
-			if got := l.value(t, "steps.produce.outputs.params.out"); got != upstream {
+			if got := l.Value(t, "steps.produce.outputs.params.out"); got != upstream {
 				t.Errorf("upstream: got %q, want %q", got, upstream)
 			}
 
@@ -301,7 +216,7 @@ func TestLiteralParams(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Argo: %v", err)
 			}
-			if got := parseLauncher(t, args[0]).value(t, "params.text"); got != text {
+			if got := plantest.Parse(t, nil, args[0]).Value(t, "params.text"); got != text {
 				t.Errorf("condition: params.text: got %q, want %q", got, text)
 			}
 
@@ -322,7 +237,7 @@ func TestLiteralParams(t *testing.T) {
 			// the list parameter already holds U+FFFD for it.
 			var items []string
 			_ = json.Unmarshal(list, &items)
-			if got := parseLauncher(t, args[0]).value(t, "item"); got != items[0] {
+			if got := plantest.Parse(t, nil, args[0]).Value(t, "item"); got != items[0] {
 				t.Errorf("loop: item: got %q, want %q", got, items[0])
 			}
 
@@ -361,11 +276,11 @@ func TestLiteralParams(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Argo: %v", err)
 			}
-			l = parseLauncher(t, args[0])
-			if got := l.value(t, "item"); got != items[0] {
+			l = plantest.Parse(t, nil, args[0])
+			if got := l.Value(t, "item"); got != items[0] {
 				t.Errorf("group member: item: got %q, want %q", got, items[0])
 			}
-			if got := l.value(t, "steps.produce.outputs.params.out"); got != upstream {
+			if got := l.Value(t, "steps.produce.outputs.params.out"); got != upstream {
 				t.Errorf("group member: upstream: got %q, want %q", got, upstream)
 			}
 		})
@@ -432,7 +347,7 @@ func TestLiteralItems(t *testing.T) {
 		}
 		var got []string
 		for _, a := range args {
-			got = append(got, parseLauncher(t, a).value(t, "item"))
+			got = append(got, plantest.Parse(t, nil, a).Value(t, "item"))
 		}
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("%s: items (-want +got):\n%s", tc.task, diff)
@@ -463,26 +378,25 @@ func TestLiteralSpec(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Argo: %v", err)
 	}
-	l := parseLauncher(t, args[0])
+	l := plantest.Parse(t, nil, args[0])
 	// The spec went through JSON; ir's canonical encoding writes invalid
 	// UTF-8 as U+FFFD, the same for the launcher as for the local runner.
 	want := p.Spec.Steps[0]
 	b, _ := ir.EncodeStep(&want)
 	var wantStep ir.Step
 	_ = json.Unmarshal(b, &wantStep)
-	if diff := cmp.Diff(wantStep.Command, l.spec.Step.Command); diff != "" {
+	if diff := cmp.Diff(wantStep.Command, l.Spec.Step.Command); diff != "" {
 		t.Errorf("command (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(wantStep.Env, l.spec.Step.Env); diff != "" {
+	if diff := cmp.Diff(wantStep.Env, l.Spec.Step.Env); diff != "" {
 		t.Errorf("env (-want +got):\n%s", diff)
 	}
 }
 
-// TestUpstreamValues: another step's output reaches a reader exactly when
-// the producing launcher writes it inline (launch.Inline); the values it
-// refuses inline are the ones Argo would change or reject, which is why
-// they travel as value refs. A value Argo cannot quote as JSON fails the
-// task loudly, never silently.
+// TestUpstreamValues: another step's output reaches a reader exactly,
+// whatever it holds: the producing launcher writes it inline when Argo
+// passes it unchanged (launch.Inline), else as a value ref that the
+// reading launcher fetches.
 func TestUpstreamValues(t *testing.T) {
 	src := strings.Replace(literalPipeline, "    - {name: text, default: plain}\n",
 		"    - {name: text, default: plain}\n    - {name: list, type: list, default: [a]}\n", 1)
@@ -490,29 +404,17 @@ func TestUpstreamValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	store := plantest.NewStore(t)
 	for _, v := range hostile {
-		inline := launch.Inline(v, launch.DefaultMaxValueBytes)
 		c := newController(wf)
-		c.outputs["tasks.produce.outputs.parameters.out"] = v
+		c.outputs["tasks.produce.outputs.parameters.out"] = plantest.Written(t, store, v)
 		args, err := c.run(t, c.template(t, "sluice-main"), "consume")
-		switch {
-		case err != nil && inline:
-			// Known gap: the launcher writes this inline, and Argo
-			// refuses to quote it; the task errors. See docs/argo.md.
-			t.Logf("inline value %q: Argo errors (loudly): %v", v, err)
-		case err != nil:
-			t.Logf("value %q (a value ref, not inline): Argo would error: %v", v, err)
-		default:
-			got := parseLauncher(t, args[0]).value(t, "steps.produce.outputs.params.out")
-			if inline && got != v {
-				t.Errorf("inline value %q arrived as %q", v, got)
-			}
-			if !inline && got == v {
-				t.Logf("value %q (a value ref) would also have survived", v)
-			}
-			if !inline && got != v {
-				t.Logf("value %q is not written inline; Argo would have made it %q", v, got)
-			}
+		if err != nil {
+			t.Errorf("value %q: Argo: %v", v, err)
+			continue
+		}
+		if got := plantest.Parse(t, store, args[0]).Value(t, "steps.produce.outputs.params.out"); got != v {
+			t.Errorf("value %q arrived as %q", v, got)
 		}
 	}
 }
@@ -538,8 +440,78 @@ spec:
 		if err != nil {
 			t.Fatalf("Argo: %v", err)
 		}
-		if got := parseLauncher(t, args[0]).value(t, "pipeline.status"); got != want {
+		if got := plantest.Parse(t, nil, args[0]).Value(t, "pipeline.status"); got != want {
 			t.Errorf("workflow.status %s: pipeline.status %q, want %q", argoStatus, got, want)
 		}
+	}
+}
+
+// TestFilteredLoop plays a loop over another step's output with a
+// per-item when through Argo's own substitution and the launcher's own
+// code: the condition task's launcher (launch.When) keeps the items that
+// pass, Argo fans out over what it wrote, and each iteration's launcher
+// gets its item back byte for byte.
+func TestFilteredLoop(t *testing.T) {
+	src := `apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: filter}
+spec:
+  defaults: {image: busybox}
+  steps:
+    - name: produce
+      command: ["true"]
+      outputs: {params: [{name: l, type: list}]}
+    - name: each
+      forEach: {items: '${{ steps.produce.outputs.params.l }}'}
+      when: '"${{ item.keep }}" == "yes"'
+      command: [echo, '${{ item }}']
+`
+	wf, err := compileYAML(t, "filter.yaml", []byte(src), nil, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	argoValidate(t, wf)
+	var elems []string
+	var want []string
+	for i, h := range hostile {
+		keep := "no"
+		if i%2 == 0 {
+			keep = "yes"
+		}
+		e := ir.NewValue(map[string]any{"keep": keep, "text": h}).String()
+		elems = append(elems, e)
+		if keep == "yes" {
+			want = append(want, e)
+		}
+	}
+	list := "[" + strings.Join(elems, ",") + "]"
+	store := plantest.NewStore(t)
+	c := newController(wf)
+	c.outputs["tasks.produce.outputs.parameters.l"] = plantest.Written(t, store, list)
+	main := c.template(t, "sluice-main")
+	args, err := c.run(t, main, "sluice-when-each")
+	if err != nil {
+		t.Fatalf("Argo: %v", err)
+	}
+	l := plantest.Parse(t, store, args[0])
+	res, err := launch.When(context.Background(), &launch.WhenRequest{Spec: l.Spec, In: l.In})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Run {
+		t.Fatal("condition: the loop does not run")
+	}
+	c.outputs["tasks.sluice-when-each.outputs.parameters."+launch.ItemsFile] = launch.EncodeItems(res.Items)
+	c.outputs["tasks.sluice-when-each.outputs.parameters."+launch.WhenFile] = "true"
+	args, err = c.run(t, main, "each")
+	if err != nil {
+		t.Fatalf("Argo: %v", err)
+	}
+	var got []string
+	for _, a := range args {
+		got = append(got, plantest.Parse(t, store, a).Value(t, "item"))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("items (-want +got):\n%s", diff)
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/internal/plan"
 )
 
 // Options are what Compile needs besides the pipeline: where the objects
@@ -38,9 +41,9 @@ const DefaultMaxBytes = 1 << 20
 // Where things are inside a step's pod.
 const (
 	// BinDir is the emptyDir that the init container fills with the launcher.
-	BinDir = "/sluice/bin"
+	BinDir = plan.LauncherDir
 	// Launcher is the launcher's path in every step's container.
-	Launcher = BinDir + "/sluice-exec"
+	Launcher = plan.Launcher
 	// OutDir is where the launcher writes outputs (--out-dir), and where
 	// Argo reads output parameters from.
 	OutDir = "/tmp/sluice/out"
@@ -66,9 +69,9 @@ const (
 
 	// OutputCached is the output parameter that says whether a step was
 	// a cache hit ("true") or ran ("false").
-	OutputCached = "sluice-cached"
-	outWhen      = "sluice-when"  // a condition's verdict: true or false
-	outItems     = "sluice-items" // a filtered loop's items, base64 each
+	OutputCached = launch.CachedFile
+	outWhen      = launch.WhenFile  // a condition's verdict: true or false
+	outItems     = launch.ItemsFile // a filtered loop's items, base64 each
 )
 
 // Labels on the Workflow.

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/sluice-dev/sluice/internal/kube"
-	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/internal/plan"
 	"github.com/sluice-dev/sluice/ir"
 )
 
@@ -28,7 +28,7 @@ const deadlineGrace = 5 * 60
 // its spec and the runtime values as flags, in a container template shared
 // by every step whose pod looks the same.
 func (c *compiler) command(t *task, n *ir.Node) {
-	spec, err := (&launch.Spec{Pipeline: c.p.Metadata.Name, Step: launcherStep(n.Step)}).Encode()
+	spec, err := plan.Spec(c.p.Metadata.Name, n.Step)
 	if err != nil {
 		c.fail(fmt.Errorf("step %s: %w", n.Name(), err))
 		return
@@ -36,25 +36,6 @@ func (c *compiler) command(t *task, n *ir.Node) {
 	ins := c.ins(t, n, stepRefs(n.Step), enclosingLoop(n))
 	t.Template = c.container(n, len(ins))
 	t.Arguments.Parameters = append(specArgs(spec, ins), t.Arguments.Parameters...)
-}
-
-// launcherStep is the part of a step the launcher uses: what the command
-// is and what goes into its cache key. Scheduling, retries, conditions
-// and loops are Argo's to carry out; leaving them out keeps every task
-// small.
-func launcherStep(s *ir.Step) ir.Step {
-	return ir.Step{
-		Name:       s.Name,
-		Image:      s.Image,
-		Command:    s.Command,
-		Args:       s.Args,
-		WorkingDir: s.WorkingDir,
-		Env:        s.Env,
-		Inputs:     s.Inputs,
-		Outputs:    s.Outputs,
-		Timeout:    s.Timeout,
-		Cache:      s.Cache,
-	}
 }
 
 // stepRefs lists the placeholders of a command step's own fields.
@@ -95,7 +76,7 @@ func specArgs(spec string, ins []string) []wfv1.Parameter {
 // runtime values: the spec and each value come from the task.
 func launcherArgs(cmd string, slots int) ([]string, []wfv1.Parameter) {
 	args := []string{cmd, "--spec-b64={{inputs.parameters." + paramSpec + "}}", "--out-dir=" + OutDir,
-		"--in=pipeline.runId={{workflow.name}}"}
+		plan.Value{Key: "pipeline.runId", Text: "{{workflow.name}}"}.Arg()}
 	inputs := []wfv1.Parameter{{Name: paramSpec}}
 	for i := range slots {
 		name := "in" + strconv.Itoa(i)

@@ -2,11 +2,7 @@ package tekton_test
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,8 +14,6 @@ import (
 	"knative.dev/pkg/apis"
 
 	"github.com/sluice-dev/sluice/adapters/tekton"
-	"github.com/sluice-dev/sluice/cache"
-	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/internal/step"
 	"github.com/sluice-dev/sluice/ir"
@@ -156,114 +150,9 @@ func (c *controller) run(t testing.TB, name string) (args [][]string, ran bool) 
 	return args, true
 }
 
-// launched is a launcher command line as the launcher reads it.
-type launched struct {
-	cmd  string
-	spec *launch.Spec // run
-	when string       // when: the condition
-	in   *launch.Bindings
-}
-
-// parseLauncher reads args (the launcher's path first) with the
-// launcher's flags and its own parsers: launch.Decode for the spec,
-// launch.ParseBindings, AddB64 and AddLists for the values, and Resolve,
-// which fetches value refs from the store and makes the lists.
-func parseLauncher(t testing.TB, store cache.Store, args []string) launched {
-	t.Helper()
-	l := launched{cmd: args[1]}
-	fs := flag.NewFlagSet(args[1], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var in, inB64, inList list
-	spec := fs.String("spec-b64", "", "")
-	when := fs.String("when-b64", "", "")
-	fs.Var(&in, "in", "")
-	fs.Var(&inB64, "in-b64", "")
-	fs.Var(&inList, "in-list", "")
-	fs.Var(new(list), "out", "")
-	fs.Int("max-value-bytes", 0, "")
-	if err := fs.Parse(args[2:]); err != nil {
-		t.Fatalf("launcher flags %q: %v", args, err)
-	}
-	switch l.cmd {
-	case "run":
-		s, err := launch.Decode(*spec)
-		if err != nil {
-			t.Fatalf("spec: %v", err)
-		}
-		l.spec = s
-	case "when":
-		b, err := base64.StdEncoding.DecodeString(*when)
-		if err != nil {
-			t.Fatalf("--when-b64: %v", err)
-		}
-		l.when = string(b)
-	}
-	b, err := launch.ParseBindings(in)
-	if err == nil {
-		err = errors.Join(b.AddB64(inB64), b.AddLists(inList, fs.Args()))
-	}
-	if err == nil {
-		err = b.Resolve(context.Background(), store)
-	}
-	if err != nil {
-		t.Fatalf("launcher values %q: %v", args, err)
-	}
-	l.in = b
-	return l
-}
-
-// value is the value the launcher binds to a placeholder.
-func (l launched) value(t testing.TB, key string) string {
-	t.Helper()
-	r, err := ir.ParseRef(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Kind == ir.RefStepArtifact {
-		a, err := l.in.Artifact(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a.URI()
-	}
-	v, err := l.in.Value(r)
-	if err != nil {
-		t.Fatalf("%s: %v", key, err)
-	}
-	return v
-}
-
-type list []string
-
-func (l *list) String() string     { return strings.Join(*l, " ") }
-func (l *list) Set(s string) error { *l = append(*l, s); return nil }
 
 // newStore is a store on disk, where launchers put the values they pass
 // as value refs.
-func newStore(t testing.TB) cache.Store {
-	t.Helper()
-	s, err := cache.Open(context.Background(), "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// written is what a producing launcher writes for an output value: the
-// value, or a value ref to it in the store when it could not travel
-// through an engine as it is.
-func written(t testing.TB, s cache.Store, v string) string {
-	t.Helper()
-	if launch.Inline(v, launch.DefaultMaxValueBytes) {
-		return v
-	}
-	ref, err := launch.PutValue(context.Background(), s, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref
-}
-
 func compileText(t testing.TB, src string, overrides ...string) *tekton.Objects {
 	t.Helper()
 	objs, err := compileYAML(t, "pipeline.yaml", []byte(src), overrides, testOptions)
@@ -302,33 +191,33 @@ spec:
 func TestLiteralParams(t *testing.T) {
 	for _, h := range plantest.Hostile {
 		t.Run(fmt.Sprintf("%q", h), func(t *testing.T) {
-			store := newStore(t)
+			store := plantest.NewStore(t)
 			objs := compileText(t, literalPipeline, "p="+h)
 			c := newController(t, objs)
-			c.setResult("produce", "v", *v1.NewStructuredValues(written(t, store, h)))
+			c.setResult("produce", "v", *v1.NewStructuredValues(plantest.Written(t, store, h)))
 			for _, task := range []string{"consume-when", "consume", "bye"} {
 				runs, ran := c.run(t, task)
 				if !ran {
 					t.Fatalf("%s did not run", task)
 				}
-				l := parseLauncher(t, store, runs[0])
-				if got := l.value(t, "params.p"); got != h {
+				l := plantest.Parse(t, store, runs[0][1:])
+				if got := l.Value(t, "params.p"); got != h {
 					t.Errorf("%s: params.p = %q, want %q", task, got, h)
 				}
 				switch task {
 				case "consume-when":
-					if want := "${{ steps.produce.outputs.params.v }} == ${{ params.p }}"; l.when != want {
-						t.Errorf("condition %q, want %q", l.when, want)
+					if want := "${{ steps.produce.outputs.params.v }} == ${{ params.p }}"; l.Spec.Step.When != want {
+						t.Errorf("condition %q, want %q", l.Spec.Step.When, want)
 					}
 					c.setResult(task, "sluice-when", *v1.NewStructuredValues("true"))
 					fallthrough
 				case "consume":
-					if got := l.value(t, "steps.produce.outputs.params.v"); got != h {
+					if got := l.Value(t, "steps.produce.outputs.params.v"); got != h {
 						t.Errorf("%s: the output = %q, want %q", task, got, h)
 					}
 				}
 				if task != "consume-when" {
-					if got := l.value(t, "pipeline.runId"); got != "run-x7k2p" {
+					if got := l.Value(t, "pipeline.runId"); got != "run-x7k2p" {
 						t.Errorf("%s: pipeline.runId = %q, want the PipelineRun's name", task, got)
 					}
 				}
@@ -360,9 +249,9 @@ func TestLiteralItems(t *testing.T) {
 	if len(runs) != len(plantest.Hostile) {
 		t.Fatalf("%d TaskRuns, want %d", len(runs), len(plantest.Hostile))
 	}
-	store := newStore(t)
+	store := plantest.NewStore(t)
 	for i, args := range runs {
-		if got := parseLauncher(t, store, args).value(t, "item"); got != plantest.Hostile[i] {
+		if got := plantest.Parse(t, store, args[1:]).Value(t, "item"); got != plantest.Hostile[i] {
 			t.Errorf("iteration %d: item = %q, want %q", i, got, plantest.Hostile[i])
 		}
 	}
@@ -389,7 +278,7 @@ func TestLiteralSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	runs, _ := newController(t, objs).run(t, "s")
-	got, err := ir.EncodeStep(&parseLauncher(t, newStore(t), runs[0]).spec.Step)
+	got, err := ir.EncodeStep(&plantest.Parse(t, plantest.NewStore(t), runs[0][1:]).Spec.Step)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,9 +319,9 @@ spec:
 `
 	for _, h := range plantest.Hostile {
 		t.Run(fmt.Sprintf("%q", h), func(t *testing.T) {
-			store := newStore(t)
+			store := plantest.NewStore(t)
 			c := newController(t, compileText(t, src))
-			w := written(t, store, h)
+			w := plantest.Written(t, store, h)
 			uri := "cas://sha256/" + strings.Repeat("ab", 32) + "?kind=file&size=3"
 			c.setResult("one", "v", *v1.NewStructuredValues(w))
 			c.setResult("one", "a", *v1.NewStructuredValues(uri))
@@ -440,18 +329,18 @@ spec:
 			c.setResult("inner-0", "v", *v1.NewStructuredValues(w))
 			c.setResult("inner-1", "v", *v1.NewStructuredValues("second"))
 			runs, _ := c.run(t, "read")
-			l := parseLauncher(t, store, runs[0])
-			if got := l.value(t, "steps.one.outputs.params.v"); got != h {
+			l := plantest.Parse(t, store, runs[0][1:])
+			if got := l.Value(t, "steps.one.outputs.params.v"); got != h {
 				t.Errorf("value = %q, want %q", got, h)
 			}
-			if got := l.value(t, "steps.one.outputs.artifacts.a"); got != uri {
+			if got := l.Value(t, "steps.one.outputs.artifacts.a"); got != uri {
 				t.Errorf("artifact = %q, want %q", got, uri)
 			}
 			// The list every backend makes (step.JSONList, as the local
 			// runner's aggregate).
 			want := step.JSONList([]any{step.ListElem(h, ir.TypeString, false), step.ListElem("second", ir.TypeString, false)})
 			for _, k := range []string{"steps.many.outputs.params.v", "steps.inner.outputs.params.v"} {
-				if got := l.value(t, k); got != want {
+				if got := l.Value(t, k); got != want {
 					t.Errorf("%s = %s, want %s", k, got, want)
 				}
 			}
@@ -469,7 +358,7 @@ func TestStatus(t *testing.T) {
 		var got []string
 		for _, task := range []string{"bye", "bye-failed"} {
 			if runs, ran := c.run(t, task); ran {
-				got = append(got, parseLauncher(t, newStore(t), runs[0]).value(t, "pipeline.status"))
+				got = append(got, plantest.Parse(t, plantest.NewStore(t), runs[0][1:]).Value(t, "pipeline.status"))
 			}
 		}
 		if len(got) != 1 || got[0] != want {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/ir"
 )
 
@@ -57,7 +58,7 @@ func shorten(s string, max int) string {
 const (
 	paramRun    = "sluice_run"  // the PipelineRun's name: pipeline.runId
 	paramItem   = "sluice_item" // the item of the current iteration
-	resultOK    = "sluice-when" // a condition task's outcome, "true" or "false"
+	resultOK    = launch.WhenFile // a condition task's outcome, "true" or "false"
 	volumeBin   = "sluice-bin"  // the launcher, shared by the copy and the step
 	volumeCreds = "sluice-cache-credentials"
 )

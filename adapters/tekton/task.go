@@ -164,7 +164,11 @@ func (c *compiler) commandSpec(u *unit) (v1.TaskSpec, error) {
 // conditionSpec is the Task of a condition: the launcher alone, in its
 // own image, writing "true" or "false".
 func (c *compiler) conditionSpec(u *unit) (v1.TaskSpec, error) {
-	w := plan.When{Expr: u.node.Step.When, In: u.in, Lists: u.lists, Out: "$(results." + resultOK + ".path)"}
+	b64, err := plan.ConditionSpec(c.p.Metadata.Name, u.node.Step, false)
+	if err != nil {
+		return v1.TaskSpec{}, err
+	}
+	w := plan.When{Spec: b64, In: u.in, Lists: u.lists, OutWhen: "$(results." + resultOK + ".path)"}
 	spec := v1.TaskSpec{
 		Params:  u.specParams,
 		Results: []v1.TaskResult{{Name: resultOK, Type: v1.ResultsTypeString}},

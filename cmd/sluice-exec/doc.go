@@ -11,7 +11,7 @@
 // # Commands
 //
 //	sluice-exec run --spec-b64 B64 --cache URL [flags] [-- LIST ELEMENTS...]
-//	sluice-exec when --when-b64 B64 --out PATH [flags] [-- LIST ELEMENTS...]
+//	sluice-exec when --spec-b64 B64 --out-dir DIR [flags] [-- LIST ELEMENTS...]
 //	sluice-exec cp SRC DST
 //	sluice-exec version
 //
@@ -44,6 +44,12 @@
 //	                     become the JSON list the local runner makes
 //	                     (elements of a string output as JSON strings,
 //	                     others as JSON; value refs fetched first).
+//	--in-json-list KEY=TYPE:DEPTH:JSON
+//	                     the same output as an engine aggregates it into
+//	                     one JSON list (Argo): one element per succeeded
+//	                     iteration, each the text written (a JSON string)
+//	                     or embedded JSON; DEPTH is how many loops deep the
+//	                     producer is (elements are lists at depth 2).
 //	--out NAME=PATH      after success, write output NAME (params.X: the
 //	                     value; artifacts.X: the artifact's URI) to PATH.
 //	                     Repeatable; NAME must be a declared output.
@@ -70,11 +76,20 @@
 //
 // when decides a step's `when` condition where the engine's own cannot
 // keep IR semantics (numbers compared as numbers; values are operands,
-// never expression text): --when-b64 is the condition as written in the
-// pipeline, base64; the values come with --in, --in-b64 and --in-list as
-// for run (--cache only when one is a value ref). It writes "true" or
-// "false" to --out and stdout and exits 0; a condition that cannot be
-// decided (a value that is not true/false where one is needed) exits 64.
+// never expression text). --spec-b64 is the step's condition, encoded as
+// a run spec is: {"pipeline", "step": {"name", "when", "forEach"?}}; the
+// values come with the value flags of run (--cache only when one is a
+// value ref). It writes "true" or "false" to --out when=PATH (or
+// DIR/sluice-when with --out-dir) and stdout, and exits 0. For a loop
+// (the spec has forEach) it takes the items (the literal list, or the
+// value of the items' placeholder, ${{ item }} being the enclosing
+// loop's item passed in), keeps those for which the when holds with
+// ${{ item }} bound to each (all without a when), and writes their texts
+// as a JSON list of standard base64 strings to --out items=PATH (or
+// DIR/sluice-items): the engine fans out over it and hands each back with
+// --in-b64 item=…; "true" when at least one is kept. A condition that
+// cannot be decided (a value that is not true/false where one is
+// needed, items that are not a list) exits 64.
 //
 // # Values that cannot travel inline
 //

@@ -14,11 +14,12 @@ import (
 
 const usage = `usage:
   sluice-exec run --spec-b64 B64 --cache URL [--in KEY=VALUE]... [--in-b64 KEY=B64]...
-                  [--in-list KEY=TYPE:N]... [--out NAME=PATH]... [--out-dir DIR]
-                  [--max-value-bytes N] [--max-total-bytes N] [--work DIR] [--run RUN]
-                  [--id ID] [-- LIST ELEMENTS...]
-  sluice-exec when --when-b64 B64 --out PATH [--cache URL] [--in KEY=VALUE]...
-                   [--in-b64 KEY=B64]... [--in-list KEY=TYPE:N]... [-- LIST ELEMENTS...]
+                  [--in-list KEY=TYPE:N]... [--in-json-list KEY=TYPE:DEPTH:JSON]...
+                  [--out NAME=PATH]... [--out-dir DIR] [--max-value-bytes N]
+                  [--max-total-bytes N] [--work DIR] [--run RUN] [--id ID]
+                  [-- LIST ELEMENTS...]
+  sluice-exec when --spec-b64 B64 (--out-dir DIR | --out when=PATH [--out items=PATH])
+                   [--cache URL] [value flags as for run]
   sluice-exec cp SRC DST
   sluice-exec version
 

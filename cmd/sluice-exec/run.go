@@ -15,16 +15,11 @@ import (
 	"github.com/sluice-dev/sluice/internal/step"
 )
 
-// listFlag is a repeatable flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, " ") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
-
 type runOptions struct {
 	specB64, specFile string
-	values            valueFlags
-	out               listFlag
+	values            launch.ValueFlags
+	rest              []string
+	out               launch.ListFlag
 	outDir            string
 	cache             string
 	work              string
@@ -39,7 +34,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.specB64, "spec-b64", "", "the step spec, `B64` (env "+launch.SpecEnv+")")
 	fs.StringVar(&o.specFile, "spec", "", "read the step spec from `FILE`, JSON or base64")
-	o.values.register(fs)
+	o.values.Register(fs)
 	fs.Var(&o.out, "out", "after success, write output NAME to PATH: `NAME=PATH` (repeatable)")
 	fs.StringVar(&o.outDir, "out-dir", "", "write every output to `DIR`/params.X and DIR/artifacts.X after success")
 	fs.StringVar(&o.cache, "cache", "", "the store `URL` (env "+launch.CacheEnv+")")
@@ -57,10 +52,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		return usageError("run: %v", err)
 	}
-	if fs.NArg() > 0 && len(o.values.inList) == 0 {
-		return usageError("run: unexpected argument %q: the command is in the spec", fs.Arg(0))
-	}
-	o.values.elems = fs.Args()
+	o.rest = fs.Args()
 	req, err := o.request()
 	if err != nil {
 		return err
@@ -96,7 +88,7 @@ func (o *runOptions) request() (*launch.Request, error) {
 	if store == "" {
 		errs = append(errs, errors.New("no store: pass --cache URL or set "+launch.CacheEnv))
 	}
-	in, err := o.values.bindings()
+	in, err := o.values.Bindings(o.rest)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -148,26 +140,4 @@ func (o *runOptions) spec() (*launch.Spec, error) {
 		return launch.Decode(os.Getenv(launch.SpecEnv))
 	}
 	return nil, errors.New("no spec: pass --spec-b64 B64, --spec FILE or set " + launch.SpecEnv)
-}
-
-// valueFlags are the flags that pass runtime values, shared by run and
-// when: --in KEY=VALUE, --in-b64 KEY=BASE64, and --in-list KEY=TYPE:COUNT
-// whose elements follow "--".
-type valueFlags struct {
-	in, inB64, inList listFlag
-	elems             []string
-}
-
-func (v *valueFlags) register(fs *flag.FlagSet) {
-	fs.Var(&v.in, "in", "a runtime value for a placeholder, `KEY=VALUE` (repeatable)")
-	fs.Var(&v.inB64, "in-b64", "the same with the value in standard base64, `KEY=B64` (repeatable)")
-	fs.Var(&v.inList, "in-list", "a loop's list output from `KEY=TYPE:COUNT` elements given after -- (repeatable)")
-}
-
-func (v *valueFlags) bindings() (*launch.Bindings, error) {
-	b, err := launch.ParseBindings(v.in)
-	if err != nil {
-		return nil, err
-	}
-	return b, errors.Join(b.AddB64(v.inB64), b.AddLists(v.inList, v.elems))
 }

@@ -2,19 +2,44 @@ package main
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/ir"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
+// cond is the --spec-b64 of a condition: a step with a when and, when
+// items is not "", a forEach over items (a placeholder, or a JSON list).
+func cond(t *testing.T, when, items string) string {
+	t.Helper()
+	step := ir.Step{Name: "s", When: when}
+	if items != "" {
+		v := ir.NewValue(items)
+		if items[0] == '[' {
+			var err error
+			if v, err = ir.ParseValue(items, ir.TypeList); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step.ForEach = &ir.ForEach{Items: &v}
+	}
+	spec, err := (&launch.Spec{Pipeline: "p", Step: step}).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
 // TestWhen decides conditions as the local runner does: numbers compare
 // as numbers, values are operands, and a value passed base64-encoded or
-// as a list arrives intact.
+// as a list (either engine's form) arrives intact.
 func TestWhen(t *testing.T) {
+	const list = "steps.t.outputs.params.r"
 	tests := []struct {
 		name string
 		expr string
@@ -25,13 +50,18 @@ func TestWhen(t *testing.T) {
 		{"strings as strings", `"${{ params.mode }}-v2" == "full-v2"`, []string{"--in", "params.mode=full"}, "true"},
 		{"a value is an operand", `${{ params.x }} == "a"`, []string{"--in", `params.x=x" || "1" == "1`}, "false"},
 		{"base64 value", `${{ params.x }} == "{{workflow.name}} $(params.y)"`, []string{"--in-b64", "params.x=" + b64("{{workflow.name}} $(params.y)")}, "true"},
-		{"list", `${{ steps.t.outputs.params.r }} == "[1.5,\"b\"]"`, []string{"--in-list", "steps.t.outputs.params.r=float:2", "--", "1.5", `"b"`}, "true"},
-		{"string list", `${{ steps.t.outputs.params.r }} == "[\"x\",\"y z\"]"`, []string{"--in-list", "steps.t.outputs.params.r=string:2", "--", "x", "y z"}, "true"},
+		{"pipeline name", `"${{ pipeline.name }}" == "p"`, nil, "true"},
+		{"list", `${{ ` + list + ` }} == "[1.5,\"b\"]"`, []string{"--in-list", list + "=float:2", "--", "1.5", `"b"`}, "true"},
+		{"string list", `${{ ` + list + ` }} == "[\"x\",\"y z\"]"`, []string{"--in-list", list + "=string:2", "--", "x", "y z"}, "true"},
+		{"aggregated strings", `${{ ` + list + ` }} == "[\"x\",\"{{y}}\"]"`, []string{"--in-json-list", list + `=string:1:["x","{{y}}"]`}, "true"},
+		{"aggregated numbers", `${{ ` + list + ` }} == "[1,2.5]"`, []string{"--in-json-list", list + `=float:1:["1","2.5"]`}, "true"},
+		{"aggregated embedded objects", `${{ ` + list + ` }} == "[{\"a\":1},[2]]"`, []string{"--in-json-list", list + `=object:1:[{"a":1},[2]]`}, "true"},
+		{"aggregated two deep", `${{ ` + list + ` }} == "[[\"a\",\"b\"],[]]"`, []string{"--in-json-list", list + `=string:2:[["a","b"],[]]`}, "true"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "ok")
-			args := append([]string{"when", "--when-b64", b64(tt.expr), "--out", out}, tt.args...)
+			args := append([]string{"when", "--spec-b64", cond(t, tt.expr, ""), "--out", "when=" + out}, tt.args...)
 			r := launcher(t, nil, args...)
 			if r.code != 0 {
 				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
@@ -43,14 +73,74 @@ func TestWhen(t *testing.T) {
 	}
 }
 
+// TestWhenItems is a loop's condition: the items that pass, in order,
+// each base64-encoded, from a literal list, a step's output or the
+// enclosing loop's item; the step runs when one passes.
+func TestWhenItems(t *testing.T) {
+	tests := []struct {
+		name, when, items string
+		args              []string
+		want              []string
+	}{
+		{"literal, numbers as numbers", `${{ item }} > 3`, `[1, 5, 10, "2"]`, nil, []string{"5", "10"}},
+		{"no when keeps all", "", `${{ steps.a.outputs.params.l }}`, []string{"--in", `steps.a.outputs.params.l=["$(x)",{"k":"v"}]`}, []string{"$(x)", `{"k":"v"}`}},
+		{"item fields", `"${{ item.k }}" == "x"`, `${{ params.l }}`, []string{"--in", `params.l=[{"k":"x","n":1},{"k":"y"},{"k":"x","n":3}]`}, []string{`{"k":"x","n":1}`, `{"k":"x","n":3}`}},
+		{"enclosing item", `${{ params.min }} <= ${{ item }}`, `${{ item }}`, []string{"--in", "params.min=2", "--in-b64", "item=" + b64("[1,2,3]")}, []string{"2", "3"}},
+		{"none pass", `${{ item }} > 100`, `[1, 2]`, nil, []string{}},
+		{"aggregated list", "", `${{ steps.t.outputs.params.r }}`, []string{"--in-json-list", `steps.t.outputs.params.r=int:1:["4","2"]`}, []string{"4", "2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := append([]string{"when", "--spec-b64", cond(t, tt.when, tt.items), "--out-dir", dir}, tt.args...)
+			r := launcher(t, nil, args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			var enc []string
+			if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, launch.ItemsFile))), &enc); err != nil {
+				t.Fatal(err)
+			}
+			got := []string{}
+			for _, e := range enc {
+				b, err := base64.StdEncoding.DecodeString(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, string(b))
+			}
+			if strconv.Quote(fmtList(got)) != strconv.Quote(fmtList(tt.want)) {
+				t.Errorf("items = %q, want %q", got, tt.want)
+			}
+			if w := readFile(t, filepath.Join(dir, launch.WhenFile)); w != strconv.FormatBool(len(tt.want) > 0) {
+				t.Errorf("%s = %q with %d items", launch.WhenFile, w, len(tt.want))
+			}
+		})
+	}
+}
+
+func fmtList(l []string) string {
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
 func TestWhenErrors(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "ok")
+	out := "when=" + filepath.Join(t.TempDir(), "ok")
+	command, err := (&launch.Spec{Pipeline: "p", Step: ir.Step{Name: "s", Command: []string{"true"}}}).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
-		{"when", "--out", out},                           // no condition
-		{"when", "--when-b64", b64("1 <"), "--out", out}, // syntax
-		{"when", "--when-b64", b64("${{ params.x }}"), "--out", out, "--in", "params.x=maybe"}, // not a bool
-		{"when", "--when-b64", b64("${{ params.x }} == 1"), "--out", out},                      // no value
-		{"when", "--when-b64", b64("true"), "--out", out, "--in-list", "steps.a.outputs.params.x=int:3", "--", "1"},
+		{"when", "--out", out},                                                                         // no condition
+		{"when", "--spec-b64", command, "--out", out},                                                  // a command step
+		{"when", "--spec-b64", cond(t, "true", "")},                                                    // nowhere to write
+		{"when", "--spec-b64", cond(t, "true", ""), "--out", "items=/x"},                               // not a loop
+		{"when", "--spec-b64", cond(t, "1 <", ""), "--out", out},                                       // syntax
+		{"when", "--spec-b64", cond(t, "${{ params.x }}", ""), "--out", out, "--in", "params.x=maybe"}, // not a bool
+		{"when", "--spec-b64", cond(t, "${{ params.x }} == 1", ""), "--out", out},                      // no value
+		{"when", "--spec-b64", cond(t, "true", ""), "--out", out, "--in-list", "steps.a.outputs.params.x=int:3", "--", "1"},
+		{"when", "--spec-b64", cond(t, "true", ""), "--out", out, "--in-json-list", "steps.a.outputs.params.x=int:2:[1]"},
+		{"when", "--spec-b64", cond(t, "", "${{ params.l }}"), "--out", out, "--in", "params.l=not a list"},
 	} {
 		r := launcher(t, nil, args...)
 		if r.code != launch.ExitUsage || ownError(r.stderr) == "" {

@@ -3,6 +3,7 @@ package launch
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -116,6 +117,9 @@ func (b *Bindings) Resolve(ctx context.Context, s cache.Store) error {
 	}
 	sort.Slice(refs, func(i, j int) bool { return refs[i].String() < refs[j].String() })
 	for _, ref := range refs {
+		if s == nil {
+			return fmt.Errorf("--in %s: a value ref, and there is no store to fetch it from", ref)
+		}
 		v, err := GetValue(ctx, s, b.values[ref])
 		if err != nil {
 			return fmt.Errorf("--in %s: %w", ref, err)
@@ -190,9 +194,11 @@ func (b *Bindings) AddB64(args []string) error {
 // AddLists parses --in-list arguments, KEY=TYPE:COUNT, and takes each
 // list's COUNT elements from elems in order: KEY becomes the JSON list of
 // them, as a loop's output is read from outside the loop (step.ListElem:
-// a string output's elements as JSON strings, others as JSON). Elements
-// that are value refs are fetched from the store before the list is made
-// (see Resolve). All of elems must be used.
+// a string output's elements as JSON strings, others as JSON). This is
+// the form of an engine that passes a loop's outputs as separate
+// arguments (Tekton's array results). Elements that are value refs are
+// fetched from the store before the list is made (see Resolve). All of
+// elems must be used.
 func (b *Bindings) AddLists(lists, elems []string) error {
 	var errs []error
 	for _, l := range lists {
@@ -203,21 +209,18 @@ func (b *Bindings) AddLists(lists, elems []string) error {
 			errs = append(errs, fmt.Errorf("--in-list %s: want KEY=TYPE:COUNT", abbrev(l)))
 			continue
 		}
-		ref, err := ir.ParseRef(key)
-		if err != nil || ref.Kind != ir.RefStepParam {
-			errs = append(errs, fmt.Errorf("--in-list %s: want steps.S.outputs.params.NAME", abbrev(key)))
-			continue
-		}
 		if n > len(elems) {
 			errs = append(errs, fmt.Errorf("--in-list %s: %d elements, %d left after --", key, n, len(elems)))
 			elems = nil
 			continue
 		}
-		if _, dup := b.values[ref]; dup {
-			errs = append(errs, fmt.Errorf("--in-list %s: given twice", key))
+		l := list{typ: ir.ParamType(typ), elems: make([]elem, n)}
+		for i, e := range elems[:n] {
+			l.elems[i].text = e
 		}
-		b.lists = append(b.lists, list{ref: ref, typ: ir.ParamType(typ), elems: elems[:n]})
-		b.values[ref] = "" // made by Resolve
+		if err := b.addList(key, l); err != nil {
+			errs = append(errs, fmt.Errorf("--in-list %s: %w", abbrev(key), err))
+		}
 		elems = elems[n:]
 	}
 	if len(elems) > 0 {
@@ -226,33 +229,142 @@ func (b *Bindings) AddLists(lists, elems []string) error {
 	return errors.Join(errs...)
 }
 
-// list is a --in-list binding waiting for Resolve.
+// AddJSONLists parses --in-json-list arguments, KEY=TYPE:DEPTH:JSON: a
+// loop's output as an engine aggregates it into one JSON list (Argo: one
+// element per succeeded iteration, in item order, each the text the
+// launcher wrote as a JSON string, except that Argo embeds the elements
+// as JSON when every one is a JSON list or object). DEPTH is how many
+// loops deep the producer is, as ir.ListDepth counts: at depth 2 the
+// elements are such lists. KEY becomes what the local runner makes of
+// the same values (step.ListElem, nested DEPTH deep).
+func (b *Bindings) AddJSONLists(args []string) error {
+	var errs []error
+	for _, arg := range args {
+		key, spec, ok := strings.Cut(arg, "=")
+		typ, rest, ok2 := strings.Cut(spec, ":")
+		depth, raw, ok3 := strings.Cut(rest, ":")
+		d, err := strconv.Atoi(depth)
+		if !ok || !ok2 || !ok3 || err != nil || d < 1 {
+			errs = append(errs, fmt.Errorf("--in-json-list %s: want KEY=TYPE:DEPTH:JSON", abbrev(arg)))
+			continue
+		}
+		elems, err := aggregated(json.RawMessage(raw), d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--in-json-list %s: %w", abbrev(key), err))
+			continue
+		}
+		if err := b.addList(key, list{typ: ir.ParamType(typ), elems: elems}); err != nil {
+			errs = append(errs, fmt.Errorf("--in-json-list %s: %w", abbrev(key), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// aggregated reads an engine's aggregated list, depth deep.
+func aggregated(raw json.RawMessage, depth int) ([]elem, error) {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil {
+		return nil, fmt.Errorf("not a JSON list %d deep: %w", depth, err)
+	}
+	out := make([]elem, len(elems))
+	for i, e := range elems {
+		if depth > 1 {
+			sub, err := aggregated(e, depth-1)
+			if err != nil {
+				return nil, fmt.Errorf("element %d: %w", i, err)
+			}
+			out[i] = elem{list: sub, nested: true}
+			continue
+		}
+		if len(e) > 0 && e[0] == '"' {
+			if err := json.Unmarshal(e, &out[i].text); err != nil {
+				return nil, fmt.Errorf("element %d: %w", i, err)
+			}
+			continue
+		}
+		out[i].text = string(e) // embedded JSON: the value's own text
+	}
+	return out, nil
+}
+
+func (b *Bindings) addList(key string, l list) error {
+	ref, err := ir.ParseRef(key)
+	if err != nil || ref.Kind != ir.RefStepParam {
+		return errors.New("want steps.S.outputs.params.NAME")
+	}
+	if _, dup := b.values[ref]; dup {
+		return errors.New("given twice")
+	}
+	l.ref = ref
+	b.lists = append(b.lists, l)
+	b.values[ref] = "" // made by Resolve
+	return nil
+}
+
+// list is a list binding waiting for Resolve.
 type list struct {
 	ref   ir.Ref
 	typ   ir.ParamType
-	elems []string
+	elems []elem
+}
+
+// elem is an element of a list binding: a value's text (or a value ref
+// to fetch), or a nested list (a loop's list read from outside an
+// enclosing loop too).
+type elem struct {
+	text   string
+	list   []elem
+	nested bool
+}
+
+func hasValueRefs(elems []elem) bool {
+	for _, e := range elems {
+		if IsValueRef(e.text) || hasValueRefs(e.list) {
+			return true
+		}
+	}
+	return false
 }
 
 // makeLists fetches value refs among the lists' elements and renders
 // each list.
 func (b *Bindings) makeLists(ctx context.Context, s cache.Store) error {
 	for _, l := range b.lists {
-		out := make([]any, len(l.elems))
-		for i, e := range l.elems {
-			if IsValueRef(e) {
-				if s == nil {
-					return fmt.Errorf("--in-list %s: element %d is a value ref and there is no store", l.ref, i)
-				}
-				v, err := GetValue(ctx, s, e)
-				if err != nil {
-					return fmt.Errorf("--in-list %s: element %d: %w", l.ref, i, err)
-				}
-				e = v
-			}
-			out[i] = step.ListElem(e, l.typ, false)
+		out, err := renderList(ctx, s, l.typ, l.elems)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", l.ref, err)
 		}
-		b.values[l.ref] = step.JSONList(out)
+		b.values[l.ref] = out
 	}
 	b.lists = nil
 	return nil
+}
+
+// renderList is the JSON list the local runner makes of elems, value
+// refs fetched from s.
+func renderList(ctx context.Context, s cache.Store, typ ir.ParamType, elems []elem) (string, error) {
+	out := make([]any, len(elems))
+	for i, e := range elems {
+		if e.nested {
+			sub, err := renderList(ctx, s, typ, e.list)
+			if err != nil {
+				return "", fmt.Errorf("element %d: %w", i, err)
+			}
+			out[i] = json.RawMessage(sub)
+			continue
+		}
+		text := e.text
+		if IsValueRef(text) {
+			if s == nil {
+				return "", fmt.Errorf("element %d is a value ref and there is no store", i)
+			}
+			v, err := GetValue(ctx, s, text)
+			if err != nil {
+				return "", fmt.Errorf("element %d: %w", i, err)
+			}
+			text = v
+		}
+		out[i] = step.ListElem(text, typ, false)
+	}
+	return step.JSONList(out), nil
 }

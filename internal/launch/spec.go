@@ -49,15 +49,65 @@ func (s *Spec) Encode() (string, error) {
 // is an error rather than silently ignored, since it could change what the
 // step does or its cache key (launcher and adapter come from one release).
 func Decode(b64 string) (*Spec, error) {
-	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+	data, err := unbase64(b64)
 	if err != nil {
-		return nil, fmt.Errorf("decode spec: not standard base64: %w", err)
+		return nil, err
 	}
 	return DecodeJSON(data)
 }
 
+func unbase64(b64 string) ([]byte, error) {
+	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+	if err != nil {
+		return nil, fmt.Errorf("decode spec: not standard base64: %w", err)
+	}
+	return data, nil
+}
+
 // DecodeJSON reads a spec from its JSON, strictly, and checks it.
 func DecodeJSON(data []byte) (*Spec, error) {
+	s, err := decodeJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// DecodeCondition reads the spec of a condition (`sluice-exec when`) from
+// Encode's form: a step with a name and a when, a forEach, or both, and
+// nothing the launcher would run.
+func DecodeCondition(b64 string) (*Spec, error) {
+	data, err := unbase64(b64)
+	if err != nil {
+		return nil, err
+	}
+	s, err := decodeJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	if s.Step.Name == "" {
+		errs = append(errs, errors.New("step.name is empty"))
+	}
+	if s.Step.When == "" && s.Step.ForEach == nil {
+		errs = append(errs, errors.New("step has neither when nor forEach: nothing to decide"))
+	}
+	if s.Step.ForEach != nil && s.Step.ForEach.Items == nil {
+		errs = append(errs, errors.New("step.forEach.items is missing"))
+	}
+	if len(s.Step.Command) > 0 || s.Step.IsGroup() {
+		errs = append(errs, errors.New("a condition's step has no command and no steps"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
+	}
+	return s, nil
+}
+
+func decodeJSON(data []byte) (*Spec, error) {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
 	s := new(Spec)
@@ -66,9 +116,6 @@ func DecodeJSON(data []byte) (*Spec, error) {
 	}
 	if _, err := d.Token(); err != io.EOF {
 		return nil, errors.New("decode spec: unexpected data after the JSON object")
-	}
-	if err := s.Validate(); err != nil {
-		return nil, err
 	}
 	return s, nil
 }

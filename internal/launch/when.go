@@ -2,48 +2,156 @@ package launch
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
 	"github.com/sluice-dev/sluice/cache"
+	"github.com/sluice-dev/sluice/internal/step"
 	"github.com/sluice-dev/sluice/ir"
+)
+
+// The files `sluice-exec when --out-dir DIR` writes, and the names its
+// --out NAME=PATH takes.
+const (
+	// WhenFile says "true" when the step is to run, "false" when it is
+	// skipped.
+	WhenFile = "sluice-when"
+	// ItemsFile is, for a loop, the JSON list of the items that pass the
+	// loop's condition, each in standard base64 (an engine fans out over
+	// it; the step gets its item back with --in-b64 item=…).
+	ItemsFile = "sluice-items"
 )
 
 // WhenRequest is one `sluice-exec when`: a step's when condition decided
 // where the engine cannot keep IR semantics itself (numbers compared as
-// numbers, values that are operands and never expression text).
+// numbers, values that are operands and never expression text), and a
+// loop's items computed where the engine cannot take them as they are.
 type WhenRequest struct {
-	Expr string // the condition as written in the pipeline file
+	// Spec is the step's condition: its name, its when, and for a loop
+	// its forEach (DecodeCondition).
+	Spec *Spec
 	In   *Bindings
 	// Store is the store's URL, needed only when a value passed in is a
 	// value ref; "" otherwise.
 	Store string
 }
 
+// WhenResult is what a condition decided.
+type WhenResult struct {
+	// Run says whether the step runs: its when holds, or for a loop, at
+	// least one item passes.
+	Run bool
+	// Items are, for a loop, the texts of the items that pass its when
+	// (all of them without one), in order: each is what ${{ item }} is
+	// in its iteration. nil outside a loop.
+	Items []string
+}
+
 // When decides a condition with the same parser and evaluator as every
-// other backend (ir.ParseWhen).
-func When(ctx context.Context, req *WhenRequest) (bool, error) {
-	w, err := ir.ParseWhen(req.Expr)
-	if err != nil {
-		return false, &Error{Code: ExitUsage, Err: err}
-	}
-	var store cache.Store
-	if req.Store != "" {
-		if store, err = cache.Open(ctx, req.Store); err != nil {
-			return false, &Error{Code: ExitUnavailable, Err: err}
+// other backend (ir.ParseWhen). Outside a loop it evaluates the step's
+// when. For a loop it takes the items (the literal list, or the value of
+// the items' placeholder, where ${{ item }} is the enclosing loop's item
+// passed in) and keeps those for which the when holds with ${{ item }}
+// bound to each, as the local runner skips single iterations.
+func When(ctx context.Context, req *WhenRequest) (*WhenResult, error) {
+	s := &req.Spec.Step
+	var w *ir.When
+	if s.When != "" {
+		var err error
+		if w, err = ir.ParseWhen(s.When); err != nil {
+			return nil, &Error{Code: ExitUsage, Err: err}
 		}
 	}
-	if store == nil && req.In.hasValueRefs() {
-		return false, &Error{Code: ExitUsage, Err: errors.New("a value passed in is a value ref: pass --cache URL to fetch it")}
+	in := req.In
+	var store cache.Store
+	if req.Store != "" {
+		var err error
+		if store, err = cache.Open(ctx, req.Store); err != nil {
+			return nil, &Error{Code: ExitUnavailable, Err: err}
+		}
 	}
-	if err := req.In.Resolve(ctx, store); err != nil {
-		return false, &Error{Code: ExitUnavailable, Err: err}
+	if store == nil && in.hasValueRefs() {
+		return nil, &Error{Code: ExitUsage, Err: errors.New("a value passed in is a value ref: pass --cache URL to fetch it")}
 	}
-	ok, err := w.Eval(req.In.Value)
+	in.SetDefault(ir.Ref{Kind: ir.RefPipelineName}, req.Spec.Pipeline)
+	if err := in.Resolve(ctx, store); err != nil {
+		return nil, &Error{Code: ExitUnavailable, Err: err}
+	}
+	if s.ForEach == nil {
+		ok, err := w.Eval(in.Value)
+		if err != nil {
+			return nil, &Error{Code: ExitUsage, Err: fmt.Errorf("when %q: %w", abbrev(s.When), err)}
+		}
+		return &WhenResult{Run: ok}, nil
+	}
+	items, err := loopItems(s.ForEach, in)
 	if err != nil {
-		return false, &Error{Code: ExitUsage, Err: fmt.Errorf("when %q: %w", abbrev(req.Expr), err)}
+		return nil, &Error{Code: ExitUsage, Err: fmt.Errorf("step %s: forEach.items: %w", s.Name, err)}
 	}
-	return ok, nil
+	res := &WhenResult{Items: []string{}}
+	for i, item := range items {
+		if w != nil {
+			ok, err := w.Eval(itemValues(item, in))
+			if err != nil {
+				return nil, &Error{Code: ExitUsage, Err: fmt.Errorf("when %q, item %d: %w", abbrev(s.When), i, err)}
+			}
+			if !ok {
+				continue
+			}
+		}
+		res.Items = append(res.Items, item.String())
+	}
+	res.Run = len(res.Items) > 0
+	return res, nil
+}
+
+// loopItems are a loop's items: the literal list, or its placeholder's
+// value read as a list.
+func loopItems(fe *ir.ForEach, in *Bindings) ([]ir.Value, error) {
+	v := *fe.Items
+	if s, ok := v.Interface().(string); ok {
+		text, err := ir.Expand(s, in.Value)
+		if err != nil {
+			return nil, err
+		}
+		if v, err = ir.ParseValue(text, ir.TypeList); err != nil {
+			return nil, err
+		}
+	}
+	l, ok := v.List()
+	if !ok {
+		return nil, errors.New("not a list")
+	}
+	return l, nil
+}
+
+// itemValues resolves ${{ item }} and ${{ item.KEY }} to one item of the
+// loop, and every other placeholder from in.
+func itemValues(item ir.Value, in *Bindings) func(ir.Ref) (string, error) {
+	return func(r ir.Ref) (string, error) {
+		if r.Kind != ir.RefItem {
+			return in.Value(r)
+		}
+		if r.Name == "" {
+			return item.String(), nil
+		}
+		f, ok := item.Field(r.Name)
+		if !ok {
+			return "", fmt.Errorf("${{ %s }}: the item %s has no field %q", r, abbrev(item.String()), r.Name)
+		}
+		return f.String(), nil
+	}
+}
+
+// EncodeItems is the ItemsFile text of items: a JSON list of their
+// standard base64, which no engine rewrites.
+func EncodeItems(items []string) string {
+	out := make([]any, len(items))
+	for i, s := range items {
+		out[i] = base64.StdEncoding.EncodeToString([]byte(s))
+	}
+	return step.JSONList(out)
 }
 
 func (b *Bindings) hasValueRefs() bool {
@@ -53,10 +161,8 @@ func (b *Bindings) hasValueRefs() bool {
 		}
 	}
 	for _, l := range b.lists {
-		for _, e := range l.elems {
-			if IsValueRef(e) {
-				return true
-			}
+		if hasValueRefs(l.elems) {
+			return true
 		}
 	}
 	return false

@@ -150,14 +150,41 @@ func TestRunArgs(t *testing.T) {
 	if diff := cmp.Diff(want, r.Args()); diff != "" {
 		t.Errorf("Run.Args (-want +got):\n%s", diff)
 	}
-	w := plan.When{Expr: "$(x)", Out: "/r/w"}
-	if diff := cmp.Diff([]string{"when", "--when-b64=JCh4KQ==", "--out=/r/w"}, w.Args()); diff != "" {
+	w := plan.When{Spec: "U1BFQw==", OutWhen: "/r/w", OutItems: "/r/i"}
+	if diff := cmp.Diff([]string{"when", "--spec-b64=U1BFQw==", "--out=when=/r/w", "--out=items=/r/i"}, w.Args()); diff != "" {
 		t.Errorf("When.Args (-want +got):\n%s", diff)
+	}
+	l := plan.JSONList{Key: "steps.l.outputs.params.v", Type: ir.TypeInt, Depth: 2, Text: "{{x}}"}
+	if got, want := l.Arg(), "--in-json-list=steps.l.outputs.params.v=int:2:{{x}}"; got != want {
+		t.Errorf("JSONList.Arg = %q, want %q", got, want)
+	}
+}
+
+func TestConditionSpec(t *testing.T) {
+	items := ir.NewValue("${{ params.l }}")
+	s := &ir.Step{Name: "s", Image: "i", Command: []string{"c"}, When: "${{ item }} > 1", ForEach: &ir.ForEach{Items: &items, Parallelism: 2}}
+	for _, loop := range []bool{false, true} {
+		b64, err := plan.ConditionSpec("p", s, loop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := launch.DecodeCondition(b64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ir.Step{Name: "s", When: s.When}
+		if loop {
+			want.ForEach = s.ForEach
+		}
+		if diff := cmp.Diff(want, got.Step, cmp.AllowUnexported(ir.Value{})); diff != "" {
+			t.Errorf("loop %v: condition spec (-want +got):\n%s", loop, diff)
+		}
 	}
 }
 
 func TestSpec(t *testing.T) {
-	s := &ir.Step{Name: "s", Description: "d", Image: "i", Command: []string{"c"}, When: "true", After: []string{"x"}}
+	s := &ir.Step{Name: "s", Description: "d", Image: "i", Command: []string{"c"}, When: "true", After: []string{"x"},
+		Retry: &ir.Retry{Limit: 2}, NodeSelector: map[string]string{"a": "b"}}
 	b64, err := plan.Spec("p", s)
 	if err != nil {
 		t.Fatal(err)

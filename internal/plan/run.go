@@ -25,14 +25,35 @@ const ImageLauncher = "/sluice-exec"
 // launcher image: sluice-exec cp /sluice-exec /sluice/bin/sluice-exec.
 func Copy() []string { return []string{ImageLauncher, "cp", ImageLauncher, Launcher} }
 
-// Spec encodes a command step for --spec-b64: the step as the pipeline
-// file has it (defaults applied), which carries all of the user's text,
-// less what only the engine acts on (when, forEach, after) and the
-// description. None of those enters the cache key; leaving them out keeps
-// each task small.
+// Spec encodes a command step for --spec-b64: the part of the step the
+// launcher uses, as the pipeline file has it (defaults applied), which
+// carries all of the user's text: what the command is and what goes into
+// its cache key. Scheduling, resources, retries, conditions and loops are
+// the engine's to carry out; leaving them out keeps every task small.
 func Spec(pipeline string, s *ir.Step) (string, error) {
-	step := *s
-	step.Description, step.When, step.ForEach, step.After = "", "", nil, nil
+	spec := launch.Spec{Pipeline: pipeline, Step: ir.Step{
+		Name:       s.Name,
+		Image:      s.Image,
+		Command:    s.Command,
+		Args:       s.Args,
+		WorkingDir: s.WorkingDir,
+		Env:        s.Env,
+		Inputs:     s.Inputs,
+		Outputs:    s.Outputs,
+		Timeout:    s.Timeout,
+		Cache:      s.Cache,
+	}}
+	return spec.Encode()
+}
+
+// ConditionSpec encodes the --spec-b64 of `sluice-exec when` for step s:
+// its when and, when loop is set, its forEach, whose items the launcher
+// then computes and filters by the when.
+func ConditionSpec(pipeline string, s *ir.Step, loop bool) (string, error) {
+	step := ir.Step{Name: s.Name, When: s.When}
+	if loop {
+		step.ForEach = s.ForEach
+	}
 	spec := launch.Spec{Pipeline: pipeline, Step: step}
 	return spec.Encode()
 }
@@ -79,7 +100,8 @@ func NeedsB64(v string, syntax ...string) bool {
 // --in-b64.
 func B64(v string) string { return base64.StdEncoding.EncodeToString([]byte(v)) }
 
-func (v Value) arg() string {
+// Arg is the value's launcher flag.
+func (v Value) Arg() string {
 	if v.B64 {
 		return "--in-b64=" + v.Key + "=" + v.Text
 	}
@@ -104,11 +126,31 @@ type List struct {
 }
 
 func (l List) arg() string {
-	t := l.Type
+	return "--in-list=" + l.Key + "=" + string(typeOrString(l.Type)) + ":" + l.Count
+}
+
+// JSONList is a value that reaches the launcher as one JSON list: the
+// outputs of a loop, read from outside it, on an engine that aggregates
+// them itself (Argo: {{tasks.T.outputs.parameters.X}} of a loop task).
+// Depth is how many loops deep the producer is (ir.ListDepth); Text is
+// the engine expression for the list.
+type JSONList struct {
+	Key   string
+	Type  ir.ParamType
+	Depth int
+	Text  string
+}
+
+// Arg is the list's launcher flag: --in-json-list KEY=TYPE:DEPTH:JSON.
+func (l JSONList) Arg() string {
+	return "--in-json-list=" + l.Key + "=" + string(typeOrString(l.Type)) + ":" + strconv.Itoa(l.Depth) + ":" + l.Text
+}
+
+func typeOrString(t ir.ParamType) ir.ParamType {
 	if t == "" {
-		t = ir.TypeString
+		return ir.TypeString
 	}
-	return "--in-list=" + l.Key + "=" + string(t) + ":" + l.Count
+	return t
 }
 
 // Out is one output the launcher writes after success: Name is
@@ -136,7 +178,7 @@ func (r *Run) Args() []string {
 		args = append(args, "--cache="+r.Cache)
 	}
 	for _, v := range r.In {
-		args = append(args, v.arg())
+		args = append(args, v.Arg())
 	}
 	for _, o := range r.Out {
 		args = append(args, "--out="+o.Name+"="+o.Path)
@@ -152,26 +194,39 @@ func (r *Run) Args() []string {
 
 // When is `sluice-exec when`: a `when` condition evaluated at run time,
 // from the values passed in (value refs fetched from the store), as the
-// local runner evaluates it. The launcher writes "true" or "false" to
-// Out.
+// local runner evaluates it; for a loop (a ConditionSpec with its
+// forEach), also the items that pass. The launcher writes "true" or
+// "false" to OutWhen and the items, each base64-encoded, as a JSON list
+// to OutItems; with OutDir, to the files launch.WhenFile and
+// launch.ItemsFile there instead.
 type When struct {
-	Expr  string // the condition, as in the pipeline file
-	Cache string
-	In    []Value
-	Lists []List
-	Out   string
+	Spec     string // ConditionSpec's output
+	Cache    string
+	In       []Value
+	Lists    []List
+	OutWhen  string
+	OutItems string
+	OutDir   string
 }
 
 // Args is the command line after the launcher's path.
 func (w *When) Args() []string {
-	args := []string{"when", "--when-b64=" + B64(w.Expr)}
+	args := []string{"when", "--spec-b64=" + w.Spec}
 	if w.Cache != "" {
 		args = append(args, "--cache="+w.Cache)
 	}
 	for _, v := range w.In {
-		args = append(args, v.arg())
+		args = append(args, v.Arg())
 	}
-	args = append(args, "--out="+w.Out)
+	if w.OutWhen != "" {
+		args = append(args, "--out=when="+w.OutWhen)
+	}
+	if w.OutItems != "" {
+		args = append(args, "--out=items="+w.OutItems)
+	}
+	if w.OutDir != "" {
+		args = append(args, "--out-dir="+w.OutDir)
+	}
 	return appendLists(args, w.Lists)
 }
 
