@@ -150,9 +150,6 @@ func (c *controller) run(t testing.TB, name string) (args [][]string, ran bool) 
 	return args, true
 }
 
-
-// newStore is a store on disk, where launchers put the values they pass
-// as value refs.
 func compileText(t testing.TB, src string, overrides ...string) *tekton.Objects {
 	t.Helper()
 	objs, err := compileYAML(t, "pipeline.yaml", []byte(src), overrides, testOptions)
