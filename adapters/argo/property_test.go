@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/adapters/argo"
+	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/ir"
 )
 
@@ -61,11 +62,8 @@ func FuzzCompile(f *testing.F) {
 			f.Add(data)
 		}
 	}
-	goldens, _ := filepath.Glob("testdata/*.txtar")
-	for _, file := range goldens {
-		if data, err := os.ReadFile(file); err == nil {
-			f.Add(parseArchive(data).get("pipeline.yaml"))
-		}
+	for _, c := range plantest.Cases(f) {
+		f.Add(c.Section("pipeline.yaml"))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ir.Parse("fuzz.yaml", data)

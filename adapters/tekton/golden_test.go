@@ -4,22 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	"golang.org/x/tools/txtar"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sluice-dev/sluice/adapters/tekton"
-	"github.com/sluice-dev/sluice/ir"
+	"github.com/sluice-dev/sluice/internal/plan/plantest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // testOptions are the options every case compiles with, unless its
 // options section says otherwise.
@@ -33,18 +28,7 @@ var testOptions = tekton.Options{
 // name=value.
 func compileYAML(t testing.TB, name string, src []byte, overrides []string, opts tekton.Options) (*tekton.Objects, error) {
 	t.Helper()
-	p, err := ir.Parse(name, src)
-	if err != nil {
-		t.Fatalf("parse %s: %v", name, err)
-	}
-	o, err := ir.ParseOverrides(overrides)
-	if err != nil {
-		t.Fatal(err)
-	}
-	params, err := p.ResolveParams(o)
-	if err != nil {
-		t.Fatalf("params: %v", err)
-	}
+	p, params := plantest.ParsePipeline(t, name, src, overrides)
 	return tekton.Compile(p, params, opts)
 }
 
@@ -78,21 +62,10 @@ func marshal(t testing.TB, objs *tekton.Objects) []byte {
 	return b.Bytes()
 }
 
-// lines returns the non-empty, trimmed lines of a section.
-func lines(data []byte) []string {
-	var out []string
-	for _, l := range strings.Split(string(data), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // caseOptions applies a case's options section: KEY=VALUE lines.
-func caseOptions(t *testing.T, data []byte) tekton.Options {
+func caseOptions(t *testing.T, c *plantest.Case) tekton.Options {
 	opts := testOptions
-	for _, l := range lines(data) {
+	for _, l := range c.Lines("options") {
 		k, v, _ := strings.Cut(l, "=")
 		switch k {
 		case "emit":
@@ -118,69 +91,24 @@ func caseOptions(t *testing.T, data []byte) tekton.Options {
 	return opts
 }
 
-func section(a *txtar.Archive, name string) []byte {
-	for _, f := range a.Files {
-		if f.Name == name {
-			return f.Data
-		}
-	}
-	return nil
-}
-
-func setSection(a *txtar.Archive, name string, data []byte) {
-	for i := range a.Files {
-		if a.Files[i].Name == name {
-			a.Files[i].Data = data
-			return
-		}
-	}
-	a.Files = append(a.Files, txtar.File{Name: name, Data: data})
-}
-
 // TestGolden compiles each testdata/*.txtar case's pipeline.yaml (with its
 // params and options sections) and compares the objects, which must pass
 // Tekton's validation, with objects.yaml; or, for a pipeline Tekton cannot
 // run, the error with error.
 func TestGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.txtar")
-	if len(files) == 0 {
-		t.Fatal("no golden cases in testdata")
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			a, err := txtar.ParseFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			src := section(a, "pipeline.yaml")
-			if src == nil {
-				t.Fatal("no pipeline.yaml section")
-			}
-			objs, err := compileYAML(t, "pipeline.yaml", src, lines(section(a, "params")), caseOptions(t, section(a, "options")))
-			name, got := "objects.yaml", []byte(nil)
+	for _, c := range plantest.Cases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			p, params := c.Pipeline(t)
+			objs, err := tekton.Compile(p, params, caseOptions(t, c))
 			if err != nil {
 				if !errors.Is(err, tekton.ErrUnsupported) && !errors.Is(err, tekton.ErrLimit) {
 					t.Errorf("error %v wraps neither ErrUnsupported nor ErrLimit", err)
 				}
-				name, got = "error", []byte(err.Error()+"\n")
-			} else {
-				mustValidate(t, objs)
-				got = marshal(t, objs)
-			}
-			if *update {
-				setSection(a, name, got)
-				if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				c.Check(t, "error", []byte(err.Error()+"\n"))
 				return
 			}
-			want := section(a, name)
-			if want == nil {
-				t.Fatalf("no %s section; got:\n%s\n(go test ./adapters/tekton -update rewrites the golden files)", name, got)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("%s (-want +got):\n%s\n(go test ./adapters/tekton -update rewrites the golden files)", name, diff)
-			}
+			mustValidate(t, objs)
+			c.Check(t, "objects.yaml", marshal(t, objs))
 		})
 	}
 }

@@ -10,9 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/tools/txtar"
-
 	"github.com/sluice-dev/sluice/adapters/tekton"
+	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/ir"
 )
 
@@ -58,13 +57,8 @@ func seeds(t testing.TB) [][]byte {
 		}
 		out = append(out, b)
 	}
-	cases, _ := filepath.Glob("testdata/*.txtar")
-	for _, f := range cases {
-		a, err := txtar.ParseFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, section(a, "pipeline.yaml"))
+	for _, c := range plantest.Cases(t) {
+		out = append(out, c.Section("pipeline.yaml"))
 	}
 	corpus, _ := filepath.Glob("../../ir/testdata/fuzz/FuzzParse/*")
 	for _, f := range corpus {

@@ -166,7 +166,7 @@ func TestSizeGoal(t *testing.T) {
 	for _, tc := range []struct {
 		shape string
 		max   int
-	}{{"independent", 400}, {"chain", 600}} {
+	}{{"independent", 400}, {"chain", 400}} {
 		_, size := compile(t, pipeline(t, tc.shape, 1000))
 		if per := size / 1000; per > tc.max {
 			t.Errorf("%s: %d bytes per task, want ≤ %d", tc.shape, per, tc.max)

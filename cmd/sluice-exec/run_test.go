@@ -569,7 +569,10 @@ func TestSpecAndStoreFromEnv(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 	// --spec FILE, as JSON.
-	data, _ := base64.StdEncoding.DecodeString(spec)
+	data, err := launch.SpecJSON(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	file := filepath.Join(dir, "spec.json")
 	if err := os.WriteFile(file, data, 0o644); err != nil {
 		t.Fatal(err)

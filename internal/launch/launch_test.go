@@ -1,6 +1,8 @@
 package launch
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/base64"
 	"path/filepath"
@@ -312,19 +314,56 @@ func TestEnvSecrets(t *testing.T) {
 	}
 }
 
-// TestSpecEncoding pins the form adapters generate and the launcher reads.
+// TestSpecEncoding pins the form adapters generate and the launcher
+// reads: the canonical JSON, compressed with the spec dictionary when
+// that is shorter, in base64, and read back exactly.
 func TestSpecEncoding(t *testing.T) {
 	s := &Spec{Pipeline: "p", Step: ir.Step{Name: "s", Image: "busybox:1.36", Command: []string{"echo", "{{x}} $(y) <&>"}}}
 	b64, err := s.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := base64.StdEncoding.DecodeString(b64)
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := SpecJSON(b64)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := `{"pipeline":"p","step":{"name":"s","image":"busybox:1.36","command":["echo","{{x}} $(y) <&>"]}}`
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Errorf("encoded spec (-want +got):\n%s", diff)
+	}
+	if raw[0] != 0x78 || len(raw) >= len(want) {
+		t.Errorf("spec of %d bytes encoded as %d bytes, starting %#x: want zlib, shorter", len(want), len(raw), raw[0])
+	}
+	// Plain JSON (what Encode writes when compression gains nothing)
+	// decodes too.
+	if back, err := Decode(base64.StdEncoding.EncodeToString([]byte(want))); err != nil || back.Step.Name != "s" {
+		t.Errorf("Decode(plain JSON) = %v, %v", back, err)
+	}
+	// A stream made with another dictionary is refused, not misread.
+	var z bytes.Buffer
+	w, _ := zlib.NewWriterLevelDict(&z, zlib.BestCompression, []byte("another dictionary"))
+	_, _ = w.Write([]byte(want))
+	_ = w.Close()
+	if _, err := Decode(base64.StdEncoding.EncodeToString(z.Bytes())); err == nil {
+		t.Error("a spec compressed with another dictionary: no error")
+	}
+}
+
+// TestSpecBomb: a compressed spec that inflates past the bound is
+// refused without inflating it all.
+func TestSpecBomb(t *testing.T) {
+	var z bytes.Buffer
+	w, _ := zlib.NewWriterLevelDict(&z, zlib.BestCompression, []byte(specDict))
+	chunk := bytes.Repeat([]byte{' '}, 1<<20)
+	for range maxSpec>>20 + 2 {
+		_, _ = w.Write(chunk)
+	}
+	_ = w.Close()
+	if _, err := Decode(base64.StdEncoding.EncodeToString(z.Bytes())); err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("bomb: err = %v, want a bound", err)
 	}
 }
