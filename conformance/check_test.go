@@ -1,0 +1,83 @@
+package conformance
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/report"
+)
+
+// TestCheck: every kind of difference between a run and its case is
+// reported, and a run that matches reports none.
+func TestCheck(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	e := &Expect{
+		Status: report.Succeeded,
+		Steps: map[string]StepExpect{
+			"a": {State: report.Succeeded, Outputs: map[string]string{"v": "1"}},
+			"b": {State: report.Skipped},
+			"c": {State: report.Succeeded, MinAttempts: 2},
+		},
+		Order: []string{"a < c"},
+	}
+	good := &report.Summary{Status: report.Succeeded, Steps: []report.StepResult{
+		{Name: "a", State: report.Succeeded, Outputs: map[string]string{"v": "1"}, Started: t0, Finished: t0.Add(time.Second)},
+		{Name: "b", State: report.Skipped},
+		{Name: "c", State: report.Succeeded, Attempts: 2, Started: t0.Add(2 * time.Second), Finished: t0.Add(3 * time.Second)},
+	}}
+	if d := check(context.Background(), e, good, nil); len(d) != 0 {
+		t.Errorf("a matching run: %q", d)
+	}
+	bad := &report.Summary{Status: report.Failed, Steps: []report.StepResult{
+		{Name: "a", State: report.Succeeded, Outputs: map[string]string{"v": "2"}, Started: t0, Finished: t0.Add(5 * time.Second)},
+		{Name: "c", State: report.Failed, Attempts: 1, Message: "exit code 3", Started: t0.Add(time.Second), Finished: t0.Add(3 * time.Second)},
+		{Name: "d", State: report.Succeeded},
+	}}
+	got := strings.Join(check(context.Background(), e, bad, nil), "\n")
+	for _, want := range []string{
+		"status Failed, want Succeeded",
+		`a: output v = "2", want "1"`,
+		"b: not reported",
+		"c: Failed (exit code 3), want Succeeded",
+		"c: 1 attempts, want at least 2",
+		"d: reported (Succeeded), not expected",
+		"order a < c: c started 4s before a finished",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("differences lack %q:\n%s", want, got)
+		}
+	}
+	// The rerun wants a and c Cached.
+	got = strings.Join(checkRerun(context.Background(), e, good, nil), "\n")
+	if !strings.Contains(got, "rerun: a: Succeeded, want Cached") || !strings.Contains(got, "rerun: c: Succeeded, want Cached") {
+		t.Errorf("rerun differences:\n%s", got)
+	}
+}
+
+// TestLoadErrors: a case that no run could pass is refused when loaded,
+// with its file.
+func TestLoadErrors(t *testing.T) {
+	const pipeline = "-- pipeline.yaml --\napiVersion: sluice.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  steps: [{name: a, image: busybox, command: [\"true\"]}]\n"
+	for name, expect := range map[string]string{
+		"bad-status.txtar":   "status: Done\nsteps: {a: {state: Succeeded}}\n",
+		"bad-state.txtar":    "status: Succeeded\nsteps: {a: {state: Running}}\n",
+		"bad-field.txtar":    "status: Succeeded\nsteps: {a: {state: Succeeded, output: {}}}\n",
+		"bad-order.txtar":    "status: Succeeded\nsteps: {a: {state: Succeeded}}\norder: [a < z]\n",
+		"no-expect.txtar":    "",
+		"bad-rerun.txtar":    "status: Succeeded\nsteps: {a: {state: Succeeded}}\nrerun: [z]\n",
+		"no-steps.txtar":     "status: Succeeded\n",
+		"order-syntax.txtar": "status: Succeeded\nsteps: {a: {state: Succeeded}}\norder: [a]\n",
+	} {
+		data := pipeline
+		if expect != "" {
+			data += "-- expect.yaml --\n" + expect
+		}
+		_, err := Load(fstest.MapFS{name: {Data: []byte(data)}})
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: err = %v, want an error naming the file", name, err)
+		}
+	}
+}

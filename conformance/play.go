@@ -1,0 +1,127 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sluice-dev/sluice/internal/report"
+)
+
+// Backend runs pipelines: one small interface per engine.
+type Backend interface {
+	Name() string
+	// Store returns the URL of an empty store for one case, as the
+	// backend's runs reach it, and how to read the values it holds (nil:
+	// output texts are the values).
+	Store(ctx context.Context, c *Case) (url string, values Values, err error)
+	// Run runs the case's pipeline with store and waits for it to end. A
+	// run that ends, in success or failure, is a summary; an error is a
+	// run that could not be carried out at all (no cluster, a refused
+	// submission, a timeout).
+	Run(ctx context.Context, c *Case, store string) (*report.Summary, error)
+}
+
+// Cell is one case on one backend.
+type Cell struct {
+	Case, Backend string
+	Pass          bool
+	// Failures says why it did not pass, one difference each.
+	Failures []string
+	// Took is the time of both runs.
+	Took time.Duration
+}
+
+// Matrix is every case on every backend.
+type Matrix struct {
+	Backends []string
+	Cases    []string
+	Cells    map[[2]string]*Cell // {case, backend}
+}
+
+// Play runs every case twice on every backend (the second run must take
+// from the cache what the case says), and checks both runs. log, if not
+// nil, gets a line per cell as it ends.
+func Play(ctx context.Context, cases []*Case, backends []Backend, log io.Writer) *Matrix {
+	m := &Matrix{Cells: map[[2]string]*Cell{}}
+	for _, c := range cases {
+		m.Cases = append(m.Cases, c.Name)
+	}
+	for _, b := range backends {
+		m.Backends = append(m.Backends, b.Name())
+		for _, c := range cases {
+			cell := playOne(ctx, c, b)
+			m.Cells[[2]string{c.Name, b.Name()}] = cell
+			if log != nil {
+				state := "ok"
+				if !cell.Pass {
+					state = "FAIL: " + strings.Join(cell.Failures, "; ")
+				}
+				fmt.Fprintf(log, "%-8s %-24s %6.1fs %s\n", b.Name(), c.Name, cell.Took.Seconds(), state)
+			}
+		}
+	}
+	return m
+}
+
+func playOne(ctx context.Context, c *Case, b Backend) *Cell {
+	cell := &Cell{Case: c.Name, Backend: b.Name()}
+	start := time.Now()
+	defer func() { cell.Took = time.Since(start); cell.Pass = len(cell.Failures) == 0 }()
+	store, values, err := b.Store(ctx, c)
+	if err != nil {
+		cell.Failures = []string{"store: " + err.Error()}
+		return cell
+	}
+	first, err := b.Run(ctx, c, store)
+	if err != nil {
+		cell.Failures = []string{"run: " + err.Error()}
+		return cell
+	}
+	cell.Failures = check(ctx, &c.Expect, first, values)
+	second, err := b.Run(ctx, c, store)
+	if err != nil {
+		cell.Failures = append(cell.Failures, "rerun: "+err.Error())
+		return cell
+	}
+	cell.Failures = append(cell.Failures, checkRerun(ctx, &c.Expect, second, values)...)
+	return cell
+}
+
+// Pass reports whether every cell passed.
+func (m *Matrix) Pass() bool {
+	for _, c := range m.Cells {
+		if !c.Pass {
+			return false
+		}
+	}
+	return true
+}
+
+// Markdown renders the matrix as a table, case × backend, with the
+// reasons for red cells below it.
+func (m *Matrix) Markdown(w io.Writer) {
+	fmt.Fprintf(w, "| case | %s |\n|---|%s\n", strings.Join(m.Backends, " | "), strings.Repeat("---|", len(m.Backends)))
+	var notes []string
+	for _, c := range m.Cases {
+		row := []string{c}
+		for _, b := range m.Backends {
+			cell := m.Cells[[2]string{c, b}]
+			switch {
+			case cell == nil:
+				row = append(row, "—")
+			case cell.Pass:
+				row = append(row, "✅")
+			default:
+				notes = append(notes, fmt.Sprintf("%d. %s on %s: %s", len(notes)+1, c, b, strings.Join(cell.Failures, "; ")))
+				row = append(row, fmt.Sprintf("❌ (%d)", len(notes)))
+			}
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
+	}
+}
