@@ -3,7 +3,6 @@ package conformance_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"testing"
 
 	"github.com/sluice-dev/sluice/conformance"
@@ -12,7 +11,7 @@ import (
 // TestLocal plays every case on the local runner: the reference backend,
 // fast enough for every test run.
 func TestLocal(t *testing.T) {
-	cases, err := conformance.Load(os.DirFS("cases"))
+	cases, err := conformance.Load(conformance.Cases())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/report"
@@ -121,6 +122,34 @@ func (m *Matrix) Markdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 	}
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
+	}
+}
+
+// Text renders the matrix as aligned columns, with the reasons for red
+// cells below it.
+func (m *Matrix) Text(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "CASE\t%s\n", strings.ToUpper(strings.Join(m.Backends, "\t")))
+	var notes []string
+	for _, c := range m.Cases {
+		row := []string{c}
+		for _, b := range m.Backends {
+			cell := m.Cells[[2]string{c, b}]
+			switch {
+			case cell == nil:
+				row = append(row, "-")
+			case cell.Pass:
+				row = append(row, "ok")
+			default:
+				notes = append(notes, fmt.Sprintf("%s on %s:\n  %s", c, b, strings.Join(cell.Failures, "\n  ")))
+				row = append(row, "FAIL")
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
 	if len(notes) > 0 {
 		fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
 	}

@@ -19,6 +19,7 @@ var subcommands = []func() *cobra.Command{
 	newStatusCmd,
 	newLogsCmd,
 	newCacheCmd,
+	newConformanceCmd,
 	newSchemaCmd,
 	newVersionCmd,
 }
