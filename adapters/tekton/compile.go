@@ -73,6 +73,10 @@ type inst struct {
 	items  []ir.Value
 	iters  []int // a loop's iterations that were compiled (not skipped at compile time)
 	empty  bool  // a loop over no items: it ran, its outputs are []
+	// dynamic: a loop whose items are only known at run time (another
+	// step's output), or filtered by a condition on each item that is:
+	// a filter task computes them, and the step fans out over its result.
+	dynamic bool
 }
 
 type instKey struct {
@@ -105,6 +109,12 @@ type unit struct {
 	item       *ir.Value      // the item of an unrolled iteration, as a parameter
 	combos     []combo        // a matrix over the step's own loop
 	itemB64    bool           // the items travel base64-encoded
+	// filter: a condition task in filter mode, which also writes the
+	// loop's items that pass (result resultItems).
+	filter bool
+	// items names the filter task whose items the step fans out over;
+	// "" for a loop whose items are known at compile time.
+	items string
 }
 
 type combo struct {
@@ -239,9 +249,12 @@ func (c *compiler) node(n *ir.Node, loops []*ir.Node, ctx []int, parent *inst, w
 		case err != nil:
 			c.fieldError(n.Path.Field("forEach").Field("items"), err, "cannot be evaluated")
 			return
-		case !known:
-			c.fieldError(n.Path.Field("forEach").Field("items"), ErrUnsupported, "a loop over a step's output")
+		case !known && n.Step.IsGroup():
+			c.fieldError(n.Path.Field("forEach").Field("items"), ErrUnsupported,
+				"a group looping over a step's output (Tekton repeats one task a number of times known at run time, not several)")
 			return
+		case !known:
+			in.dynamic = true
 		case len(items) == 0:
 			in.empty = true
 			return
@@ -302,7 +315,24 @@ func (c *compiler) group(n *ir.Node, loops []*ir.Node, ctx []int, in *inst, w *w
 // loop's items.
 func (c *compiler) command(n *ir.Node, loops []*ir.Node, ctx []int, in *inst, w *world) {
 	var combos []combo
-	if n.Step.ForEach != nil {
+	filter := ""
+	if n.Step.ForEach != nil && !in.dynamic && readsItem(n.Step.When) && !in.guards.never {
+		// A condition on each item that needs a run-time value: the
+		// filter task decides it, item by item.
+		for _, item := range in.items {
+			consts := in.consts
+			consts.Item = &item
+			if _, decided, _ := plan.Fold(n.Step.When, consts); !decided {
+				in.dynamic = true
+				break
+			}
+		}
+	}
+	if in.dynamic {
+		if filter = c.filter(n, loops, ctx, in, w); filter == "" {
+			return
+		}
+	} else if n.Step.ForEach != nil {
 		perItem := readsItem(n.Step.When)
 		if !perItem && !c.condition(n, loops, ctx, in, w, in.consts) {
 			return
@@ -316,9 +346,7 @@ func (c *compiler) command(n *ir.Node, loops []*ir.Node, ctx []int, in *inst, w 
 				case err != nil:
 					c.fieldError(n.Path.Field("when"), err, "iteration %d", i)
 					return
-				case !decided:
-					c.fieldError(n.Path.Field("when"), ErrUnsupported, "a condition on ${{ item }} that needs a value known at run time (Tekton decides `when` for a whole matrix)")
-					return
+				case !decided: // decided by a filter task (see above)
 				case !v:
 					continue
 				}
@@ -338,7 +366,7 @@ func (c *compiler) command(n *ir.Node, loops []*ir.Node, ctx []int, in *inst, w 
 		c.checkLiteral(n)
 	}
 	suffix, display := ctxSuffix(ctx)
-	u := &unit{node: n, ctx: ctx, guards: in.guards, after: in.after, combos: combos}
+	u := &unit{node: n, ctx: ctx, guards: in.guards, after: in.after, combos: combos, items: filter, itemB64: filter != ""}
 	u.name = n.Name() // a step's own name is unique
 	if suffix != "" || c.suffix(w) != "" {
 		u.name = c.names.claim(n.Name() + suffix + c.suffix(w))
@@ -349,7 +377,7 @@ func (c *compiler) command(n *ir.Node, loops []*ir.Node, ctx []int, in *inst, w 
 	for _, cb := range combos {
 		u.itemB64 = u.itemB64 || plan.NeedsB64(cb.text, tektonSyntax)
 	}
-	if len(combos) == 0 && in.consts.Item != nil {
+	if len(combos) == 0 && filter == "" && in.consts.Item != nil {
 		u.item = in.consts.Item
 		u.itemB64 = plan.NeedsB64(u.item.String(), tektonSyntax)
 	}
@@ -400,6 +428,45 @@ func (c *compiler) condition(n *ir.Node, loops []*ir.Node, ctx []int, in *inst, 
 	c.imp.add(u.name, u.guards)
 	in.guards = c.imp.reduce(in.guards.with(u.name))
 	return true
+}
+
+// filter adds the filter task of a loop whose items (or their per-item
+// condition) are known at run time only: `sluice-exec when` in filter
+// mode computes the items, keeps those whose condition holds, and writes
+// them (base64) as an array result; the loop runs when one is kept. It
+// returns the task's name, "" after an error.
+func (c *compiler) filter(n *ir.Node, loops []*ir.Node, ctx []int, in *inst, w *world) string {
+	if w != nil {
+		c.fieldError(n.Path.Field("forEach").Field("items"), ErrUnsupported,
+			"an onExit loop whose items are known at run time only (finally tasks cannot read other finally tasks' results)")
+		return ""
+	}
+	if in.guards.never {
+		return ""
+	}
+	suffix, display := ctxSuffix(ctx)
+	u := &unit{node: n, cond: true, filter: true, ctx: ctx, guards: in.guards, after: in.after}
+	u.name = c.names.claim(n.Name() + suffix + "-items")
+	u.display = n.Name() + display + " items"
+	// The condition's ${{ item }} is the loop's own, which the launcher
+	// binds; the items' is the enclosing loop's, passed in.
+	var refs []ir.Ref
+	if n.Step.When != "" {
+		w, _ := plan.WhenNeeds(n.Step.When)
+		for _, r := range w {
+			if r.Kind != ir.RefItem {
+				refs = append(refs, r)
+			}
+		}
+	}
+	refs = append(refs, plan.ItemsNeeds(n.Step.ForEach)...)
+	if !c.inputs(u, refs, loops, ctx, in.consts) {
+		return ""
+	}
+	c.add(w, u)
+	c.imp.add(u.name, u.guards)
+	in.guards = c.imp.reduce(in.guards.with(u.name))
+	return u.name
 }
 
 // readsItem reports whether a condition reads the loop's item.
@@ -516,22 +583,28 @@ func (c *compiler) stepInput(u *unit, r ir.Ref, loops []*ir.Node, ctx []int) err
 		u.in = append(u.in, plan.Value{Key: key, Text: "$(params." + pname + ")"})
 	default:
 		var elems []string
-		count := 0
+		count := ""
 		if src.matrix != nil {
 			elems = []string{"$(tasks." + src.matrix.unit.name + ".results." + res + "[*])"}
-			count = len(src.matrix.unit.combos)
+			count = strconv.Itoa(len(src.matrix.unit.combos))
+			if src.matrix.unit.items != "" {
+				// Known at run time: Tekton counts the aggregated results.
+				n := pname + "_n"
+				u.param(n, v1.ParamTypeString, "$(tasks."+src.matrix.unit.name+".matrix."+res+".length)")
+				count = "$(params." + n + ")"
+			}
 		} else {
 			for _, m := range src.list {
 				elems = append(elems, resultRef(m.unit.name, res))
 			}
-			count = len(elems)
+			count = strconv.Itoa(len(elems))
 		}
 		u.specParams = append(u.specParams, v1.ParamSpec{Name: pname, Type: v1.ParamTypeArray})
 		u.params = append(u.params, v1.Param{Name: pname, Value: v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: elems}})
 		u.lists = append(u.lists, plan.List{
 			Key:   key,
 			Type:  src.typ,
-			Count: strconv.Itoa(count),
+			Count: count,
 			Elems: []string{"$(params." + pname + "[*])"},
 		})
 	}

@@ -2,18 +2,21 @@ package tekton_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/google/go-cmp/cmp"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	prres "github.com/tektoncd/pipeline/pkg/reconciler/pipelinerun/resources"
 	trres "github.com/tektoncd/pipeline/pkg/reconciler/taskrun/resources"
 	"knative.dev/pkg/apis"
 
 	"github.com/sluice-dev/sluice/adapters/tekton"
+	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/internal/step"
 	"github.com/sluice-dev/sluice/ir"
@@ -97,6 +100,12 @@ func (c *controller) run(t testing.TB, name string) (args [][]string, ran bool) 
 	for i := range pt.When {
 		e, _ := pt.When[i].GetVarSubstitutionExpressions()
 		exprs = append(exprs, e...)
+	}
+	if pt.IsMatrixed() {
+		for _, p := range pt.Matrix.Params {
+			e, _ := p.GetVarSubstitutionExpressions()
+			exprs = append(exprs, e...)
+		}
 	}
 	var resolved prres.ResolvedResultRefs
 	for _, ref := range v1.NewResultRefs(exprs) {
@@ -370,4 +379,68 @@ func toAny(s []string) []any {
 		out[i] = v
 	}
 	return out
+}
+
+// TestFilteredLoop plays a loop over another step's output, with a
+// condition on each item, through Tekton's own substitution and the
+// launcher's own code: the filter task's launcher (launch.When) keeps the
+// items that pass, Tekton fans the step out over the array it wrote, and
+// each TaskRun's launcher gets its item back byte for byte.
+func TestFilteredLoop(t *testing.T) {
+	src := `apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: filter}
+spec:
+  defaults: {image: busybox}
+  steps:
+    - name: produce
+      command: ["true"]
+      outputs: {params: [{name: l, type: list}]}
+    - name: each
+      forEach: {items: '${{ steps.produce.outputs.params.l }}'}
+      when: '"${{ item.keep }}" == "yes"'
+      command: [echo, '${{ item }}']
+`
+	objs := compileText(t, src)
+	var elems, want []string
+	for i, h := range plantest.Hostile {
+		keep := "no"
+		if i%2 == 0 {
+			keep = "yes"
+		}
+		e := ir.NewValue(map[string]any{"keep": keep, "text": h}).String()
+		elems = append(elems, e)
+		if keep == "yes" {
+			want = append(want, e)
+		}
+	}
+	store := plantest.NewStore(t)
+	c := newController(t, objs)
+	c.setResult("produce", "l", *v1.NewStructuredValues(plantest.Written(t, store, "["+strings.Join(elems, ",")+"]")))
+	args, ran := c.run(t, "each-items")
+	if !ran {
+		t.Fatal("the filter task did not run")
+	}
+	l := plantest.Parse(t, store, args[0][1:])
+	res, err := launch.When(context.Background(), &launch.WhenRequest{Spec: l.Spec, In: l.In})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []string
+	if err := json.Unmarshal([]byte(launch.EncodeItems(res.Items)), &items); err != nil {
+		t.Fatal(err)
+	}
+	c.setResult("each-items", "sluice-items", *v1.NewStructuredValues(items[0], items[1:]...))
+	c.setResult("each-items", "sluice-when", *v1.NewStructuredValues(strconv.FormatBool(res.Run)))
+	args, ran = c.run(t, "each")
+	if !ran {
+		t.Fatal("the loop did not run")
+	}
+	var got []string
+	for _, a := range args {
+		got = append(got, plantest.Parse(t, store, a[1:]).Value(t, "item"))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("items (-want +got):\n%s", diff)
+	}
 }

@@ -56,10 +56,11 @@ func shorten(s string, max int) string {
 // names may not start with ir.ReservedPrefix, so none of these meets a
 // name derived from a step.
 const (
-	paramRun    = "sluice_run"    // the PipelineRun's name: pipeline.runId
-	paramItem   = "sluice_item"   // the item of the current iteration
-	resultOK    = launch.WhenFile // a condition task's outcome, "true" or "false"
-	volumeBin   = "sluice-bin"    // the launcher, shared by the copy and the step
+	paramRun    = "sluice_run"     // the PipelineRun's name: pipeline.runId
+	paramItem   = "sluice_item"    // the item of the current iteration
+	resultOK    = launch.WhenFile  // a condition task's outcome, "true" or "false"
+	resultItems = launch.ItemsFile // a filter task's items, base64 each
+	volumeBin   = "sluice-bin"     // the launcher, shared by the copy and the step
 	volumeCreds = "sluice-cache-credentials"
 )
 

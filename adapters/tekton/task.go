@@ -40,6 +40,12 @@ func (c *compiler) pipelineTask(u *unit) (v1.PipelineTask, v1.TaskSpec, error) {
 	if !u.final {
 		pt.RunAfter = u.order()
 	}
+	if u.items != "" {
+		pt.Matrix = &v1.Matrix{Params: v1.Params{{
+			Name:  paramItem,
+			Value: *v1.NewStructuredValues("$(tasks." + u.items + ".results." + resultItems + "[*])"),
+		}}}
+	}
 	if len(u.combos) > 0 {
 		pt.Matrix = &v1.Matrix{}
 		for _, cb := range u.combos {
@@ -164,7 +170,7 @@ func (c *compiler) commandSpec(u *unit) (v1.TaskSpec, error) {
 // conditionSpec is the Task of a condition: the launcher alone, in its
 // own image, writing "true" or "false".
 func (c *compiler) conditionSpec(u *unit) (v1.TaskSpec, error) {
-	b64, err := plan.ConditionSpec(c.p.Metadata.Name, u.node.Step, false)
+	b64, err := plan.ConditionSpec(c.p.Metadata.Name, u.node.Step, u.filter)
 	if err != nil {
 		return v1.TaskSpec{}, err
 	}
@@ -172,6 +178,10 @@ func (c *compiler) conditionSpec(u *unit) (v1.TaskSpec, error) {
 	spec := v1.TaskSpec{
 		Params:  u.specParams,
 		Results: []v1.TaskResult{{Name: resultOK, Type: v1.ResultsTypeString}},
+	}
+	if u.filter {
+		w.OutItems = "$(results." + resultItems + ".path)"
+		spec.Results = append(spec.Results, v1.TaskResult{Name: resultItems, Type: v1.ResultsTypeArray})
 	}
 	step := v1.Step{Name: stepWhen, Image: c.opts.LauncherImage, Command: []string{plan.ImageLauncher}, Args: w.Args()}
 	if c.opts.CacheSecret != "" {
