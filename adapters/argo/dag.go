@@ -36,6 +36,10 @@ type task struct {
 	wfv1.DAGTask
 	scope *scope
 	loop  bool // it fans out (withItems, withParam): {{item}} is bound in it
+	// item is, for a loop, the expression of the element's text (or its
+	// base64) in each iteration: {{item}}, or {{item.b64}} when a
+	// condition task wrote the iterations.
+	item string
 }
 
 func (s *scope) template() wfv1.Template {
@@ -110,7 +114,9 @@ func (c *compiler) node(s *scope, n *ir.Node) {
 	if n.Step.When != "" || filter {
 		cond = c.condition(s, n, filter)
 		t.Depends = cond.Name // never Skipped: a bare name is Succeeded
-		t.When = "{{tasks." + cond.Name + ".outputs.parameters." + outWhen + "}} == true"
+		if !filter {
+			t.When = "{{tasks." + cond.Name + ".outputs.parameters." + outWhen + "}} == true"
+		}
 	}
 	s.tasks = append(s.tasks, t)
 
@@ -264,13 +270,18 @@ func (c *compiler) condition(s *scope, n *ir.Node, filter bool) *task {
 // items sets how a loop task fans out.
 func (c *compiler) items(t *task, n *ir.Node, cond *task) {
 	fe := n.Step.ForEach
+	t.item = "{{item}}"
 	if c.filtered(n) {
+		// Every item, each with the condition's verdict, which Argo
+		// checks per iteration: a skipped one keeps its index.
 		c.itemB64[n] = true
-		expr := "{{tasks." + cond.Name + ".outputs.parameters." + outItems + "}}"
+		t.item = "{{item.b64}}"
+		expr := "{{tasks." + cond.Name + ".outputs.parameters." + outIterations + "}}"
 		if t.scope != cond.scope {
 			expr = "{{inputs.parameters." + t.scope.imp("items:"+n.Name(), func() string { return expr }) + "}}"
 		}
 		t.WithParam = expr
+		t.When = "{{item.run}} == true"
 		return
 	}
 	if l, ok := fe.Items.List(); ok {
@@ -329,7 +340,7 @@ func (c *compiler) ins(t *task, n *ir.Node, refs []ir.Ref, loop *ir.Node) []stri
 			}
 			out = append(out, plan.Value{Key: key, Text: expr}.Arg())
 		case ir.RefItem:
-			v := plan.Value{Key: "item", Text: "{{item}}", B64: c.itemB64[loop]}
+			v := plan.Value{Key: "item", Text: t.item, B64: c.itemB64[loop]}
 			if !t.loop || loop != n {
 				v.Text = c.itemExpr(t.scope)
 			}
@@ -353,7 +364,7 @@ func (c *compiler) itemExpr(s *scope) string {
 	}
 	name := s.imp(paramItem, func() string {
 		if s.invoker.loop {
-			return "{{item}}"
+			return s.invoker.item
 		}
 		return c.itemExpr(s.parent)
 	})

@@ -2,12 +2,12 @@ package argo_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/Knetic/govaluate"
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/util/template"
 	"github.com/argoproj/argo-workflows/v3/workflow/common"
@@ -104,7 +104,8 @@ func (c *controller) run(t testing.TB, dag *wfv1.Template, task string) (args []
 	}
 	// expandTask: a loop's JSON, through processItem's Replace per item.
 	tasks := []wfv1.DAGTask{resolved}
-	if resolved.ShouldExpand() {
+	expanded := resolved.ShouldExpand()
+	if expanded {
 		items := resolved.WithItems
 		if resolved.WithParam != "" {
 			if err := json.Unmarshal([]byte(resolved.WithParam), &items); err != nil {
@@ -128,6 +129,12 @@ func (c *controller) run(t testing.TB, dag *wfv1.Template, task string) (args []
 				m["item"] = it.GetStrVal()
 			case wfv1.Number, wfv1.Bool:
 				m["item"] = fmt.Sprintf("%v", it)
+			case wfv1.Map:
+				for k, v := range it.GetMapVal() {
+					m["item."+k] = fmt.Sprintf("%v", v)
+				}
+				j, _ := json.Marshal(it.GetMapVal())
+				m["item"] = string(j)
 			default:
 				j, _ := json.Marshal(it)
 				m["item"] = string(j)
@@ -143,8 +150,22 @@ func (c *controller) run(t testing.TB, dag *wfv1.Template, task string) (args []
 			tasks = append(tasks, et)
 		}
 	}
-	// executeTemplate: ProcessArgs binds the leaf template's inputs.
+	// executeDAGTask: each expanded task's when, as shouldExecute reads
+	// it; then ProcessArgs binds the leaf template's inputs.
 	for _, et := range tasks {
+		if expanded && et.When != "" {
+			e, err := govaluate.NewEvaluableExpression(et.When)
+			if err != nil {
+				return nil, fmt.Errorf("when %q: %w", et.When, err)
+			}
+			v, err := e.Evaluate(nil)
+			if err != nil {
+				return nil, fmt.Errorf("when %q: %w", et.When, err)
+			}
+			if v != true {
+				continue
+			}
+		}
 		tmpl, err := common.ProcessArgs(c.template(t, et.Template), &et.Arguments, c.globals, common.Parameters{}, false, "ml", nil)
 		if err != nil {
 			return nil, fmt.Errorf("ProcessArgs(%s): %w", et.Template, err)
@@ -222,10 +243,9 @@ func TestLiteralParams(t *testing.T) {
 
 			// The loop over the list parameter: its items come from the
 			// condition task when Argo cannot carry them (base64 each).
-			c.outputs["tasks.sluice-when-loop.outputs.parameters.sluice-when"] = "true"
-			c.outputs["tasks.sluice-when-loop.outputs.parameters.sluice-items"] = b64List(text, "second")
-			c.outputs["tasks.sluice-when-group.outputs.parameters.sluice-when"] = "true"
-			c.outputs["tasks.sluice-when-group.outputs.parameters.sluice-items"] = b64List(text, "second")
+			its := launch.EncodeIterations([]launch.Iteration{{Run: true, Text: text}, {Run: true, Text: "second"}})
+			c.outputs["tasks.sluice-when-loop.outputs.parameters."+launch.IterationsFile] = its
+			c.outputs["tasks.sluice-when-group.outputs.parameters."+launch.IterationsFile] = its
 			args, err = c.run(t, main, "loop")
 			if err != nil {
 				t.Fatalf("Argo: %v", err)
@@ -267,8 +287,11 @@ func TestLiteralParams(t *testing.T) {
 			_ = json.Unmarshal([]byte(groupTask.WithParam), &groupItems)
 			args0 := groupTask.Arguments.DeepCopy()
 			for i := range args0.Parameters {
-				if v := args0.Parameters[i].Value.String(); v == "{{item}}" {
+				switch args0.Parameters[i].Value.String() {
+				case "{{item}}":
 					args0.Parameters[i].Value = wfv1.AnyStringPtr(groupItems[0].GetStrVal())
+				case "{{item.b64}}": // an iteration a condition task wrote
+					args0.Parameters[i].Value = wfv1.AnyStringPtr(fmt.Sprint(groupItems[0].GetMapVal()["b64"]))
 				}
 			}
 			dag := c.bindDAG(t, groupTask.Template, *args0)
@@ -285,15 +308,6 @@ func TestLiteralParams(t *testing.T) {
 			}
 		})
 	}
-}
-
-func b64List(texts ...string) string {
-	enc := make([]string, len(texts))
-	for i, s := range texts {
-		enc[i] = base64.StdEncoding.EncodeToString([]byte(s))
-	}
-	b, _ := json.Marshal(enc)
-	return string(b)
 }
 
 // TestLiteralItems: hostile literal items travel base64-encoded in
@@ -448,9 +462,9 @@ spec:
 
 // TestFilteredLoop plays a loop over another step's output with a
 // per-item when through Argo's own substitution and the launcher's own
-// code: the condition task's launcher (launch.When) keeps the items that
-// pass, Argo fans out over what it wrote, and each iteration's launcher
-// gets its item back byte for byte.
+// code: the condition task's launcher (launch.When) decides each item,
+// Argo fans out over every item and skips those it said no to, and each
+// iteration that runs gets its item back byte for byte.
 func TestFilteredLoop(t *testing.T) {
 	src := `apiVersion: sluice.dev/v1alpha1
 kind: Pipeline
@@ -501,8 +515,7 @@ spec:
 	if !res.Run {
 		t.Fatal("condition: the loop does not run")
 	}
-	c.outputs["tasks.sluice-when-each.outputs.parameters."+launch.ItemsFile] = launch.EncodeItems(res.Items)
-	c.outputs["tasks.sluice-when-each.outputs.parameters."+launch.WhenFile] = "true"
+	c.outputs["tasks.sluice-when-each.outputs.parameters."+launch.IterationsFile] = launch.EncodeIterations(res.Iterations)
 	args, err = c.run(t, main, "each")
 	if err != nil {
 		t.Fatalf("Argo: %v", err)

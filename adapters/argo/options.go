@@ -70,8 +70,10 @@ const (
 	// OutputCached is the output parameter that says whether a step was
 	// a cache hit ("true") or ran ("false").
 	OutputCached = launch.CachedFile
-	outWhen      = launch.WhenFile  // a condition's verdict: true or false
-	outItems     = launch.ItemsFile // a filtered loop's items, base64 each
+	outWhen      = launch.WhenFile // a condition's verdict: true or false
+	// outIterations: a filtered loop's items, base64 each, with whether
+	// each iteration runs.
+	outIterations = launch.IterationsFile
 )
 
 // Labels on the Workflow.

@@ -150,7 +150,7 @@ func (c *compiler) whenTemplate(n *ir.Node, slots int, filter bool) string {
 	}
 	if filter {
 		t.Outputs.Parameters = append(t.Outputs.Parameters,
-			wfv1.Parameter{Name: outItems, ValueFrom: &wfv1.ValueFrom{Path: OutDir + "/" + outItems}})
+			wfv1.Parameter{Name: outIterations, ValueFrom: &wfv1.ValueFrom{Path: OutDir + "/" + outIterations}})
 	}
 	return c.leaf(whenPrefix+n.Name(), t)
 }

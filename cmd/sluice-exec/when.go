@@ -16,8 +16,9 @@ import (
 
 // The output names of `when`, as --out NAME=PATH takes them.
 const (
-	outWhen  = "when"
-	outItems = "items"
+	outWhen       = "when"
+	outItems      = "items"
+	outIterations = "iterations"
 )
 
 // whenCmd is `sluice-exec when`: it decides a step's when condition (and,
@@ -34,8 +35,8 @@ func whenCmd(args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&specB64, "spec-b64", "", "the step's condition: name, when and forEach, `B64` as for run")
 	fs.StringVar(&cache, "cache", "", "the store `URL`, to fetch values passed as value refs (env "+launch.CacheEnv+")")
-	fs.Var(&outs, "out", "write output NAME (when: true or false; items: the loop's items) to PATH: `NAME=PATH`")
-	fs.StringVar(&outDir, "out-dir", "", "write "+launch.WhenFile+" and, for a loop, "+launch.ItemsFile+" to `DIR`")
+	fs.Var(&outs, "out", "write output NAME (when: true or false; items: the loop's items that run; iterations: every item and whether it runs) to PATH: `NAME=PATH`")
+	fs.StringVar(&outDir, "out-dir", "", "write "+launch.WhenFile+" and, for a loop, "+launch.ItemsFile+" and "+launch.IterationsFile+" to `DIR`")
 	values.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -71,8 +72,9 @@ func whenCmd(args []string, stdout io.Writer) error {
 	texts := map[string]string{outWhen: strconv.FormatBool(res.Run)}
 	if res.Items != nil {
 		texts[outItems] = launch.EncodeItems(res.Items)
+		texts[outIterations] = launch.EncodeIterations(res.Iterations)
 	}
-	for _, name := range []string{outItems, outWhen} { // when last: it gates the step
+	for _, name := range []string{outItems, outIterations, outWhen} { // when last: it gates the step
 		path, ok := paths[name]
 		if !ok {
 			continue
@@ -96,6 +98,7 @@ func whenPaths(outs []string, dir string, loop bool) (map[string]string, error) 
 		paths[outWhen] = filepath.Join(dir, launch.WhenFile)
 		if loop {
 			paths[outItems] = filepath.Join(dir, launch.ItemsFile)
+			paths[outIterations] = filepath.Join(dir, launch.IterationsFile)
 		}
 	}
 	for _, o := range outs {
@@ -103,9 +106,9 @@ func whenPaths(outs []string, dir string, loop bool) (map[string]string, error) 
 		switch {
 		case !ok || path == "":
 			return nil, fmt.Errorf("--out %q: want NAME=PATH", o)
-		case name != outWhen && name != outItems:
-			return nil, fmt.Errorf("--out %s: no such output (want %s or %s)", name, outWhen, outItems)
-		case name == outItems && !loop:
+		case name != outWhen && name != outItems && name != outIterations:
+			return nil, fmt.Errorf("--out %s: no such output (want %s, %s or %s)", name, outWhen, outItems, outIterations)
+		case name != outWhen && !loop:
 			return nil, fmt.Errorf("--out %s: the step does not loop", name)
 		}
 		paths[name] = path

@@ -112,6 +112,25 @@ func TestWhenItems(t *testing.T) {
 			if strconv.Quote(fmtList(got)) != strconv.Quote(fmtList(tt.want)) {
 				t.Errorf("items = %q, want %q", got, tt.want)
 			}
+			// The iterations file holds every item, the same ones marked
+			// to run.
+			var its []struct{ Run, B64 string }
+			if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, launch.IterationsFile))), &its); err != nil {
+				t.Fatal(err)
+			}
+			ran := []string{}
+			for _, it := range its {
+				b, err := base64.StdEncoding.DecodeString(it.B64)
+				if err != nil || (it.Run != "true" && it.Run != "false") {
+					t.Fatalf("iteration %+v", it)
+				}
+				if it.Run == "true" {
+					ran = append(ran, string(b))
+				}
+			}
+			if fmtList(ran) != fmtList(tt.want) || len(its) < len(tt.want) {
+				t.Errorf("iterations %+v: running %q, want %q", its, ran, tt.want)
+			}
 			if w := readFile(t, filepath.Join(dir, launch.WhenFile)); w != strconv.FormatBool(len(tt.want) > 0) {
 				t.Errorf("%s = %q with %d items", launch.WhenFile, w, len(tt.want))
 			}

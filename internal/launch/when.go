@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/sluice-dev/sluice/cache"
 	"github.com/sluice-dev/sluice/internal/step"
@@ -21,6 +22,11 @@ const (
 	// loop's condition, each in standard base64 (an engine fans out over
 	// it; the step gets its item back with --in-b64 item=…).
 	ItemsFile = "sluice-items"
+	// IterationsFile is, for a loop, the JSON list of every item with
+	// whether its iteration runs: {"run": "true"|"false", "b64": …}, for
+	// an engine that skips single iterations itself (Argo: a loop task's
+	// `when` is evaluated per item), so each keeps its index.
+	IterationsFile = "sluice-iterations"
 )
 
 // WhenRequest is one `sluice-exec when`: a step's when condition decided
@@ -46,6 +52,15 @@ type WhenResult struct {
 	// (all of them without one), in order: each is what ${{ item }} is
 	// in its iteration. nil outside a loop.
 	Items []string
+	// Iterations are, for a loop, every item's text and whether its
+	// iteration runs.
+	Iterations []Iteration
+}
+
+// Iteration is one item of a loop and the verdict of its condition.
+type Iteration struct {
+	Run  bool
+	Text string
 }
 
 // When decides a condition with the same parser and evaluator as every
@@ -89,18 +104,18 @@ func When(ctx context.Context, req *WhenRequest) (*WhenResult, error) {
 	if err != nil {
 		return nil, &Error{Code: ExitUsage, Err: fmt.Errorf("step %s: forEach.items: %w", s.Name, err)}
 	}
-	res := &WhenResult{Items: []string{}}
+	res := &WhenResult{Items: []string{}, Iterations: []Iteration{}}
 	for i, item := range items {
+		ok := true
 		if w != nil {
-			ok, err := w.Eval(itemValues(item, in))
-			if err != nil {
+			if ok, err = w.Eval(itemValues(item, in)); err != nil {
 				return nil, &Error{Code: ExitUsage, Err: fmt.Errorf("when %q, item %d: %w", abbrev(s.When), i, err)}
 			}
-			if !ok {
-				continue
-			}
 		}
-		res.Items = append(res.Items, item.String())
+		res.Iterations = append(res.Iterations, Iteration{Run: ok, Text: item.String()})
+		if ok {
+			res.Items = append(res.Items, item.String())
+		}
 	}
 	res.Run = len(res.Items) > 0
 	return res, nil
@@ -150,6 +165,20 @@ func EncodeItems(items []string) string {
 	out := make([]any, len(items))
 	for i, s := range items {
 		out[i] = base64.StdEncoding.EncodeToString([]byte(s))
+	}
+	return step.JSONList(out)
+}
+
+// EncodeIterations is the IterationsFile text of its: a JSON list of
+// {"run": "true"|"false", "b64": the item's standard base64}.
+func EncodeIterations(its []Iteration) string {
+	type iteration struct {
+		Run string `json:"run"`
+		B64 string `json:"b64"`
+	}
+	out := make([]any, len(its))
+	for i, it := range its {
+		out[i] = iteration{Run: strconv.FormatBool(it.Run), B64: base64.StdEncoding.EncodeToString([]byte(it.Text))}
 	}
 	return step.JSONList(out)
 }
