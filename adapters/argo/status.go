@@ -6,10 +6,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
+	"github.com/sluice-dev/sluice/internal/kube"
 	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/report"
 	"github.com/sluice-dev/sluice/ir"
@@ -20,80 +20,50 @@ import (
 // command step of the pipeline, "train[2]" for a loop's third iteration.
 // It is pure: tests feed it Workflows.
 type Tracker struct {
-	g       *ir.Graph
-	last    map[string]report.Event
-	order   []string // display names in the order first seen
-	started bool
+	g *ir.Graph
+	t *report.Tracker
 }
 
 // NewTracker returns a Tracker for runs of p.
 func NewTracker(p *ir.Pipeline) *Tracker {
-	return &Tracker{g: p.Graph(), last: map[string]report.Event{}}
+	return &Tracker{g: p.Graph(), t: report.NewTracker()}
 }
 
 // StepRun is what a Workflow says of one execution of a step.
 type StepRun struct {
-	Name    string // display name: "train", "train[2]"
-	State   report.State
-	Attempt int
-	Message string
-	Time    time.Time // of the latest change
-	Outputs map[string]string
-	Pods    []string // node IDs of its pods, one per attempt
+	report.StepRun
+	Pods []string // node IDs of its pods, one per attempt
 }
 
 // Update returns the events that bring an observer from the previous
 // state of the run to wf: at first, Pending for every step that is not
 // in a loop (a loop's iterations are known once it fans out).
 func (t *Tracker) Update(wf *wfv1.Workflow) []report.Event {
-	var evs []report.Event
-	if !t.started {
-		t.started = true
-		for _, n := range t.g.All() {
-			if !n.Step.IsGroup() && !n.InForEach() {
-				evs = append(evs, t.emit(report.Event{Step: n.Name(), State: report.Pending, Time: wf.CreationTimestamp.Time})...)
-			}
-		}
-	}
-	steps := Steps(t.g, wf)
-	for _, s := range steps {
-		evs = append(evs, t.emit(report.Event{Step: s.Name, State: s.State, Attempt: s.Attempt, Message: s.Message, Time: s.Time})...)
-	}
-	if wf.Status.Phase.Completed() {
-		// What never got a node did not run.
-		for _, name := range t.order {
-			last := t.last[name]
-			if last.State.Done() {
-				continue
-			}
-			ev := report.Event{Step: name, State: report.Skipped, Message: "not run", Time: wf.Status.FinishedAt.Time}
-			if last.State == report.Running || last.State == report.Retrying {
-				ev.State, ev.Attempt = report.Failed, last.Attempt
-				ev.Message = fmt.Sprintf("not finished: the Workflow is %s", wf.Status.Phase)
-				if wf.Status.Message != "" {
-					ev.Message += ": " + wf.Status.Message
-				}
-			}
-			evs = append(evs, t.emit(ev)...)
-		}
-	}
-	return evs
+	return t.t.Update(Snapshot(t.g, wf))
 }
 
-// emit records e and returns it, unless it says nothing new.
-func (t *Tracker) emit(e report.Event) []report.Event {
-	last, seen := t.last[e.Step]
-	if seen && last.State == e.State && last.Attempt == e.Attempt {
-		return nil
+// Snapshot is what a Workflow says of its run.
+func Snapshot(g *ir.Graph, wf *wfv1.Workflow) *report.Snapshot {
+	s := &report.Snapshot{
+		Created:   wf.CreationTimestamp.Time,
+		Ended:     wf.Status.Phase.Completed(),
+		Succeeded: wf.Status.Phase == wfv1.WorkflowSucceeded,
+		Started:   wf.Status.StartedAt.Time,
+		Finished:  wf.Status.FinishedAt.Time,
+		Why:       fmt.Sprintf("the Workflow is %s", wf.Status.Phase),
 	}
-	if seen && last.State.Done() {
-		return nil
+	if wf.Status.Message != "" {
+		s.Why += ": " + wf.Status.Message
 	}
-	if !seen {
-		t.order = append(t.order, e.Step)
+	for _, n := range g.All() {
+		if !n.Step.IsGroup() && !n.InForEach() {
+			s.Pending = append(s.Pending, n.Name())
+		}
 	}
-	t.last[e.Step] = e
-	return []report.Event{e}
+	for _, r := range Steps(g, wf) {
+		s.Runs = append(s.Runs, r.StepRun)
+	}
+	return s
 }
 
 var loopIndex = regexp.MustCompile(`\((\d+):[^()]*\)`)
@@ -131,8 +101,8 @@ func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 			// A failed condition fails its step; otherwise it is Sluice's own.
 			if node := g.Node(cond); node != nil && (n.Phase == wfv1.NodeFailed || n.Phase == wfv1.NodeError) {
 				for _, m := range commands(node) {
-					add(&StepRun{Name: display(m.Name(), idx), State: report.Failed, Attempt: 1,
-						Message: "when: " + describe(n.Message), Time: n.FinishedAt.Time})
+					add(&StepRun{StepRun: report.StepRun{Name: display(m.Name(), idx), State: report.Failed, Attempt: 1,
+						Message: "when: " + kube.ExplainExit(n.Message), Time: n.FinishedAt.Time}})
 				}
 			}
 			continue
@@ -147,12 +117,12 @@ func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 			}
 			if n.Phase == wfv1.NodeError {
 				for _, m := range commands(node) {
-					add(&StepRun{Name: display(m.Name(), idx), State: report.Failed, Message: describe(n.Message), Time: n.FinishedAt.Time})
+					add(&StepRun{StepRun: report.StepRun{Name: display(m.Name(), idx), State: report.Failed, Message: kube.ExplainExit(n.Message), Time: n.FinishedAt.Time}})
 				}
 				continue
 			}
 			for _, m := range commands(node) {
-				add(&StepRun{Name: display(m.Name(), idx), State: report.Skipped, Message: msg, Time: n.FinishedAt.Time})
+				add(&StepRun{StepRun: report.StepRun{Name: display(m.Name(), idx), State: report.Skipped, Message: msg, Time: n.FinishedAt.Time}})
 			}
 			continue
 		case n.Type == wfv1.NodeTypeRetry, n.Type == wfv1.NodeTypePod && !underRetry[n.ID]:
@@ -163,7 +133,7 @@ func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 		if node == nil || node.Step.IsGroup() {
 			continue
 		}
-		s := &StepRun{Name: display(node.Name(), idx), Attempt: 1, Time: n.StartedAt.Time}
+		s := &StepRun{StepRun: report.StepRun{Name: display(node.Name(), idx), Attempt: 1, Time: n.StartedAt.Time, Started: n.StartedAt.Time}}
 		s.Pods = []string{n.ID}
 		last := n
 		if n.Type == wfv1.NodeTypeRetry {
@@ -185,7 +155,7 @@ func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 			}
 			s.Attempt = max(1, len(s.Pods))
 			if n.Phase == wfv1.NodeRunning && failed > 0 && !running {
-				s.State, s.Attempt, s.Message, s.Time = report.Retrying, failed, describe(last.Message), last.FinishedAt.Time
+				s.State, s.Attempt, s.Message, s.Time = report.Retrying, failed, kube.ExplainExit(last.Message), last.FinishedAt.Time
 				add(s)
 				continue
 			}
@@ -203,7 +173,7 @@ func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 			}
 			delete(s.Outputs, OutputCached)
 		case wfv1.NodeFailed, wfv1.NodeError:
-			s.State, s.Message, s.Time = report.Failed, describe(last.Message), n.FinishedAt.Time
+			s.State, s.Message, s.Time = report.Failed, kube.ExplainExit(last.Message), n.FinishedAt.Time
 		case wfv1.NodeSkipped, wfv1.NodeOmitted:
 			s.State, s.Message, s.Time = report.Skipped, "not run", n.FinishedAt.Time
 		}
@@ -212,12 +182,7 @@ func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 		}
 		add(s)
 	}
-	slices.SortStableFunc(out, func(a, b *StepRun) int {
-		if c := a.Time.Compare(b.Time); c != 0 && !a.Time.IsZero() && !b.Time.IsZero() {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	slices.SortStableFunc(out, func(a, b *StepRun) int { return report.CompareRuns(a.StepRun, b.StepRun) })
 	res := make([]StepRun, len(out))
 	for i, s := range out {
 		res[i] = *s
@@ -279,60 +244,10 @@ func outputsOf(n wfv1.NodeStatus) map[string]string {
 	return out
 }
 
-var exitCode = regexp.MustCompile(`exit code (\d+)`)
-
-// describe adds what the launcher's own exit codes mean to Argo's
-// message about a failed pod.
-func describe(msg string) string {
-	m := exitCode.FindStringSubmatch(msg)
-	if m == nil {
-		return msg
-	}
-	switch code, _ := strconv.Atoi(m[1]); code {
-	case launch.ExitUsage:
-		return msg + ": the launcher was called wrongly (sluice-exec version?)"
-	case launch.ExitUnavailable:
-		return msg + ": the store could not be opened, or an input not fetched"
-	case launch.ExitOutputs:
-		return msg + ": the outputs could not be read, stored or written"
-	case launch.ExitTimeout:
-		return msg + ": the step's timeout stopped the command"
-	case launch.ExitNotRun:
-		return msg + ": the command could not be started"
-	}
-	return msg
-}
-
 // Summarize is the run summary of a finished (or current) Workflow, as
 // `sluice run` writes it: each step's result, with outputs and keys.
 func Summarize(p *ir.Pipeline, wf *wfv1.Workflow) *report.Summary {
-	t := NewTracker(p)
-	c := report.NewCollector()
-	for _, e := range t.Update(wf) {
-		c.Event(e)
-	}
-	sum := c.Summary(p.Metadata.Name, wf.Name, "argo")
-	switch wf.Status.Phase {
-	case wfv1.WorkflowSucceeded:
-		sum.Status = report.Succeeded
-	default:
-		sum.Status = report.Failed
-	}
-	if !wf.Status.StartedAt.IsZero() {
-		sum.Started = wf.Status.StartedAt.Time
-	}
-	if !wf.Status.FinishedAt.IsZero() {
-		sum.Finished = wf.Status.FinishedAt.Time
-	}
-	for _, s := range Steps(p.Graph(), wf) {
-		if r := sum.Step(s.Name); r != nil {
-			r.Outputs = s.Outputs
-			if s.Attempt > r.Attempts {
-				r.Attempts = s.Attempt
-			}
-		}
-	}
-	return sum
+	return report.Summarize(p.Metadata.Name, wf.Name, "argo", Snapshot(p.Graph(), wf))
 }
 
 // PipelineOf reads a compiled Workflow's steps back: every command step

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,13 +16,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kfake "k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sluice-dev/sluice/adapters/argo"
-	"github.com/sluice-dev/sluice/internal/kube"
+	"github.com/sluice-dev/sluice/internal/kube/kubetest"
 )
 
 var argoCacheFlags = []string{"--cache", "s3://sluice/cache?endpoint=minio.ml:9000", "--cache-secret", "minio"}
@@ -105,17 +103,8 @@ type fakeArgo struct {
 
 func newFakeArgo(t *testing.T, final wfv1.WorkflowPhase, hold bool) *fakeArgo {
 	f := &fakeArgo{wf: wffake.NewSimpleClientset(), kube: kfake.NewSimpleClientset()}
-	failed := false
-	f.wf.PrependReactor("create", "workflows", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if !failed {
-			failed = true
-			return true, nil, apierrors.NewInternalError(context.DeadlineExceeded)
-		}
-		w := a.(k8stesting.CreateAction).GetObject().(*wfv1.Workflow)
-		w.Name = w.GenerateName + "x7k2p"
-		go f.play(t, w.Namespace, w.Name, final, hold)
-		return false, nil, nil
-	})
+	kubetest.GenerateNames(f.wf, "workflows", "x7k2p", func(w *wfv1.Workflow) { go f.play(t, w.Namespace, w.Name, final, hold) })
+	kubetest.Fail(f.wf, "create", "workflows", apierrors.NewInternalError(context.DeadlineExceeded))
 	for id, pod := range map[string]string{"gen": "cli-x7k2p-gen-1", "total": "cli-x7k2p-total-2"} {
 		_, _ = f.kube.CoreV1().Pods("ml").Create(context.Background(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 			Name: pod, Namespace: "ml",
@@ -123,12 +112,27 @@ func newFakeArgo(t *testing.T, final wfv1.WorkflowPhase, hold bool) *fakeArgo {
 			Annotations: map[string]string{"workflows.argoproj.io/node-id": id},
 		}}, metav1.CreateOptions{})
 	}
+	restore(t, &argoRuns)
 	argoRuns = func(c *connFlags) (argo.Runs, *argo.Client, string, error) {
-		cl := &argo.Client{Workflows: f.wf, Kube: f.kube, Namespace: "ml",
-			Backoff: kube.Backoff{Sleep: func(context.Context, time.Duration) error { return nil }}}
+		cl := &argo.Client{Workflows: f.wf, Kube: f.kube, Namespace: "ml", Backoff: kubetest.Backoff}
 		return cl, cl, "ml", nil
 	}
 	return f
+}
+
+// startArgo plays Argo for clusterCase, with no Tekton run.
+func startArgo(t *testing.T, ok, hold bool) (stopped func() bool) {
+	final := wfv1.WorkflowSucceeded
+	if !ok {
+		final = wfv1.WorkflowFailed
+	}
+	f := newFakeArgo(t, final, hold)
+	kubetest.Fail(f.wf, "patch", "workflows", apierrors.NewConflict(schema.GroupResource{Group: "argoproj.io", Resource: "workflows"}, "cli-x7k2p", context.Canceled))
+	newFakeTekton(t, nil)
+	return func() bool {
+		w, err := f.wf.ArgoprojV1alpha1().Workflows("ml").Get(context.Background(), "cli-x7k2p", metav1.GetOptions{})
+		return err == nil && w.Spec.Shutdown == wfv1.ShutdownStrategyStop
+	}
 }
 
 func statuses(name string, final wfv1.WorkflowPhase) []wfv1.WorkflowStatus {
@@ -169,138 +173,6 @@ func (f *fakeArgo) play(t *testing.T, ns, name string, final wfv1.WorkflowPhase,
 			t.Errorf("controller: %v", err)
 			return
 		}
-	}
-}
-
-func restoreArgoRuns(t *testing.T) {
-	saved := argoRuns
-	t.Cleanup(func() { argoRuns = saved })
-}
-
-func TestSubmitArgoWait(t *testing.T) {
-	for _, tc := range []struct {
-		phase wfv1.WorkflowPhase
-		code  int
-	}{{wfv1.WorkflowSucceeded, exitOK}, {wfv1.WorkflowFailed, exitFailure}} {
-		t.Run(string(tc.phase), func(t *testing.T) {
-			restoreArgoRuns(t)
-			newFakeArgo(t, tc.phase, false)
-			file := pipelineFile(t, argoPipeline)
-			junit := filepath.Join(t.TempDir(), "report.xml")
-			code, stdout, stderr := sluice(t, append([]string{"submit", "-t", "argo", file, "-n", "ml", "--wait", "--junit", junit}, argoCacheFlags...)...)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout, stderr)
-			}
-			if !strings.Contains(stderr, "submitted ml/cli-x7k2p") {
-				t.Errorf("stderr does not name the run:\n%s", stderr)
-			}
-			for _, want := range []string{"gen", "Cached", "total", string(tc.phase), "cli: " + string(tc.phase)} {
-				if !strings.Contains(stdout, want) {
-					t.Errorf("stdout lacks %q:\n%s", want, stdout)
-				}
-			}
-			data, err := os.ReadFile(junit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var suites struct {
-				Tests    int `xml:"tests,attr"`
-				Failures int `xml:"failures,attr"`
-			}
-			if err := xml.Unmarshal(data, &suites); err != nil || suites.Tests != 2 {
-				t.Errorf("junit: %v, %d tests\n%s", err, suites.Tests, data)
-			}
-			if tc.code != exitOK && !strings.Contains(stderr, "step total failed") {
-				t.Errorf("stderr does not say which step failed:\n%s", stderr)
-			}
-		})
-	}
-}
-
-func TestSubmitArgoNoWait(t *testing.T) {
-	restoreArgoRuns(t)
-	newFakeArgo(t, wfv1.WorkflowSucceeded, true)
-	file := pipelineFile(t, argoPipeline)
-	code, stdout, stderr := sluice(t, append([]string{"submit", "-t", "argo", file}, argoCacheFlags...)...)
-	if code != exitOK || stdout != "cli-x7k2p\n" {
-		t.Errorf("exit %d, stdout %q, stderr %s", code, stdout, stderr)
-	}
-}
-
-// TestSubmitArgoInterrupt: Ctrl-C leaves the run going and says how to
-// follow or stop it, or with --cancel-on-interrupt stops it.
-func TestSubmitArgoInterrupt(t *testing.T) {
-	for _, cancelRun := range []bool{false, true} {
-		t.Run(map[bool]string{false: "detach", true: "cancel"}[cancelRun], func(t *testing.T) {
-			restoreArgoRuns(t)
-			f := newFakeArgo(t, wfv1.WorkflowSucceeded, true)
-			file := pipelineFile(t, argoPipeline)
-			args := append([]string{"submit", "-t", "argo", file, "--wait"}, argoCacheFlags...)
-			if cancelRun {
-				args = append(args, "--cancel-on-interrupt")
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			var out, errOut strings.Builder
-			code := execute(ctx, args, &out, &errOut)
-			if code != exitStopped {
-				t.Fatalf("exit %d, want %d\n%s", code, exitStopped, errOut.String())
-			}
-			w, err := f.wf.ArgoprojV1alpha1().Workflows("ml").Get(context.Background(), "cli-x7k2p", metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cancelRun {
-				if w.Spec.Shutdown != wfv1.ShutdownStrategyStop || !strings.Contains(errOut.String(), "stopping run ml/cli-x7k2p") {
-					t.Errorf("shutdown %q; stderr:\n%s", w.Spec.Shutdown, errOut.String())
-				}
-				return
-			}
-			if w.Spec.Shutdown != "" {
-				t.Errorf("detached, yet the run was stopped")
-			}
-			for _, want := range []string{"sluice status cli-x7k2p -n ml --wait", "argo stop cli-x7k2p -n ml"} {
-				if !strings.Contains(errOut.String(), want) {
-					t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
-				}
-			}
-		})
-	}
-}
-
-func TestStatusAndLogsArgo(t *testing.T) {
-	restoreArgoRuns(t)
-	f := newFakeArgo(t, wfv1.WorkflowFailed, false)
-	file := pipelineFile(t, argoPipeline)
-	if code, _, stderr := sluice(t, append([]string{"submit", "-t", "argo", file, "--wait"}, argoCacheFlags...)...); code != exitFailure {
-		t.Fatalf("submit: exit %d: %s", code, stderr)
-	}
-	_ = f
-	code, stdout, stderr := sluice(t, "status", "cli-x7k2p", "-n", "ml")
-	if code != exitFailure {
-		t.Errorf("status of a failed run: exit %d: %s", code, stderr)
-	}
-	for _, want := range []string{"ml/cli-x7k2p (pipeline cli): Failed", "gen", "Cached", "total", "Failed", "exit code 1"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("status lacks %q:\n%s", want, stdout)
-		}
-	}
-	code, stdout, _ = sluice(t, "status", "cli-x7k2p", "-o", "json")
-	var sum struct {
-		Status string
-		Steps  []struct{ Name, State string }
-	}
-	if err := json.Unmarshal([]byte(stdout), &sum); err != nil || sum.Status != "Failed" || len(sum.Steps) != 2 {
-		t.Errorf("status -o json: exit %d, %v: %s", code, err, stdout)
-	}
-
-	code, stdout, stderr = sluice(t, "logs", "cli-x7k2p", "gen", "--runs-dir", t.TempDir())
-	if code != exitOK || stdout != "fake logs" {
-		t.Errorf("logs of a step: exit %d, %q, %s", code, stdout, stderr)
-	}
-	code, stdout, _ = sluice(t, "logs", "-t", "argo", "cli-x7k2p")
-	if code != exitOK || !strings.Contains(stdout, "==> gen (Cached) <==\nfake logs") || !strings.Contains(stdout, "==> total (Failed) <==") {
-		t.Errorf("logs of a run: exit %d:\n%s", code, stdout)
 	}
 }
 

@@ -22,10 +22,9 @@ type logsOptions struct {
 
 // clusterLogsOptions are logs' options for a run on a cluster.
 type clusterLogsOptions struct {
-	name, step string
-	target     string
-	conn       connFlags
-	follow     bool
+	target string
+	conn   connFlags
+	follow bool
 }
 
 func newLogsCmd() *cobra.Command {
@@ -87,7 +86,7 @@ func runLogs(ctx context.Context, o *logsOptions, stdout io.Writer) error {
 	dir, err := resolveRun(o.runsDir, o.run)
 	if err != nil {
 		// Not a local run: perhaps one that sluice submit started.
-		if o.run == "last" || len(clusterTargetNames()) != 1 {
+		if o.run == "last" {
 			return err
 		}
 		if cerr := runClusterLogs(ctx, o, stdout); cerr != nil {
@@ -127,12 +126,11 @@ func runLogs(ctx context.Context, o *logsOptions, stdout io.Writer) error {
 }
 
 func runClusterLogs(ctx context.Context, o *logsOptions, stdout io.Writer) error {
-	ct, err := clusterTargetFor(o.cluster.target)
+	run, err := findRun(ctx, o.cluster.target, &o.cluster.conn, o.run)
 	if err != nil {
 		return err
 	}
-	o.cluster.name, o.cluster.step = o.run, o.step
-	return ct.logs(ctx, &o.cluster, stdout)
+	return run.logs(ctx, o.step, o.cluster.follow, stdout)
 }
 
 func copyFile(w io.Writer, path, step string) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 
@@ -12,12 +13,15 @@ import (
 )
 
 // clusterTarget is an engine that runs pipelines on a cluster: it submits
-// what its target compiled and follows runs by name. Each registers
-// itself from its own file (target_argo.go), beside its target.
+// what its target compiled and finds runs by name; following them,
+// their status and their logs are the same for all (follow.go). Each
+// registers itself from its own file (target_argo.go, target_tekton.go),
+// beside its target.
 type clusterTarget struct {
-	submit func(ctx context.Context, p *ir.Pipeline, objs []any, o *submitOptions, stdout, stderr io.Writer) error
-	status func(ctx context.Context, o *statusOptions, stdout, stderr io.Writer) error
-	logs   func(ctx context.Context, o *clusterLogsOptions, stdout io.Writer) error
+	// submit creates what the target compiled and returns the new run.
+	submit func(ctx context.Context, p *ir.Pipeline, objs []any, o *submitOptions) (clusterRun, error)
+	// open finds a run by name.
+	open func(ctx context.Context, c *connFlags, name string) (clusterRun, error)
 }
 
 var clusterTargets = map[string]clusterTarget{}
@@ -96,7 +100,7 @@ func newSubmitCmd() *cobra.Command {
 	o := &submitOptions{compile: compileOptions{extra: map[string]*string{}}}
 	cmd := &cobra.Command{
 		Use:   "submit -t TARGET FILE",
-		Short: "Compile a pipeline and run it on a cluster (Argo Workflows)",
+		Short: "Compile a pipeline and run it on a cluster (Argo Workflows, Tekton)",
 		Long: `Compile a pipeline (as 'sluice compile' does) and submit it to a cluster. With
 --wait, follow the run with the same live progress table as 'sluice run'
 (cached steps show as Cached) and exit with its result: 0 when it succeeded,
@@ -104,6 +108,7 @@ func newSubmitCmd() *cobra.Command {
 run; with --cancel-on-interrupt it stops the run instead (for CI).`,
 		Example: `  sluice submit -t argo examples/housing.yaml -n ml --cache 's3://sluice/cache?endpoint=minio.ml:9000' --cache-secret minio --wait
   sluice submit -t argo pipeline.yaml -p rows=5000 --wait --logs --junit report.xml --cancel-on-interrupt
+  sluice submit -t tekton examples/housing.yaml -n ml --cache 's3://sluice/cache?endpoint=minio.ml:9000' --cache-secret minio --wait
   ARGO_TOKEN=... sluice submit -t argo pipeline.yaml --argo-server https://argo.example.com -n ml --wait`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completePipelineFiles(1),
@@ -141,5 +146,15 @@ func runSubmit(ctx context.Context, o *submitOptions, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	return ct.submit(ctx, p, objs, o, stdout, stderr)
+	run, err := ct.submit(ctx, p, objs, o)
+	if err != nil {
+		return err
+	}
+	id := run.id()
+	fmt.Fprintf(stderr, "submitted %s/%s\n", id.ns, id.name)
+	if !o.wait {
+		fmt.Fprintln(stdout, id.name)
+		return nil
+	}
+	return follow(ctx, run, followOptions{logs: o.logs, junit: o.junit, cancel: o.cancelOnInterrupt}, stdout, stderr)
 }

@@ -129,7 +129,8 @@ spec:
       outputs: {params: [{name: l, type: list}]}
     - name: b
       forEach: {items: '${{ steps.a.outputs.params.l }}'}
-      command: [echo, '${{ item }}']
+      group:
+        steps: [{name: c, command: [echo, '${{ item }}']}]
 `)
 	code, stdout, stderr := sluice(t, "compile", "-t", "tekton", bad)
 	if code != exitFailure || stdout != "" || !strings.Contains(stderr, "p.yaml:11:") || !strings.Contains(stderr, "not supported on Tekton") {

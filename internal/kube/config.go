@@ -3,6 +3,7 @@ package kube
 import (
 	"fmt"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -45,4 +46,19 @@ func (f Flags) Load() (*rest.Config, string, error) {
 		cfg.UserAgent = "sluice"
 	}
 	return cfg, ns, nil
+}
+
+// Connect makes the clientsets of a cluster adapter for cfg: the
+// engine's own (newEngine, its clientset's NewForConfig) and client-go's,
+// for pods and their logs. engine names the first in errors.
+func Connect[C any](cfg *rest.Config, engine string, newEngine func(*rest.Config) (C, error)) (C, kubernetes.Interface, error) {
+	e, err := newEngine(cfg)
+	if err != nil {
+		return e, nil, fmt.Errorf("%s client: %w", engine, err)
+	}
+	k, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return e, nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return e, k, nil
 }

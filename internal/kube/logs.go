@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -103,6 +104,55 @@ func splitTimestamp(line []byte) (time.Time, []byte) {
 		return time.Time{}, line
 	}
 	return ts, line[i+1:]
+}
+
+// StepLogs is where the log of one execution of a step is: a container
+// of a pod per attempt.
+type StepLogs struct {
+	Name      string // display name: "train[2]"
+	State     string
+	Container string
+	Pods      []string // one per attempt; "" for an attempt without a pod (yet, or any more)
+}
+
+// WriteLogs writes the logs of a run's steps to w: of step (a display
+// name, or a step's name for every iteration of it: "train" is also
+// "train[2]") or, when step is empty, of every step, each under a
+// header, in the order given. With follow it streams them as they are
+// written until the steps end. A pod that is gone (garbage-collected)
+// is passed over.
+func (b Backoff) WriteLogs(ctx context.Context, c kubernetes.Interface, ns, run string, steps []StepLogs, step string, follow bool, w io.Writer) error {
+	var picked []StepLogs
+	for _, s := range steps {
+		if step == "" || s.Name == step || strings.HasPrefix(s.Name, step+"[") {
+			picked = append(picked, s)
+		}
+	}
+	if len(picked) == 0 {
+		if step != "" {
+			return fmt.Errorf("run %s has no step %q that started", run, step)
+		}
+		return fmt.Errorf("run %s has no step that started", run)
+	}
+	for _, s := range picked {
+		for i, pod := range s.Pods {
+			if pod == "" {
+				continue
+			}
+			if step == "" || len(picked) > 1 || len(s.Pods) > 1 {
+				head := s.Name
+				if len(s.Pods) > 1 {
+					head += fmt.Sprintf(" attempt %d", i+1)
+				}
+				fmt.Fprintf(w, "==> %s (%s) <==\n", head, s.State)
+			}
+			req := LogRequest{Namespace: ns, Pod: pod, Container: s.Container, Follow: follow}
+			if err := b.StreamLogs(ctx, c, req, w); err != nil && !IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // IsNotFound reports whether err says an object does not exist.
