@@ -31,7 +31,7 @@ func budget(o *ir.Outputs) (maxValue int, err error) {
 	if o == nil {
 		return 0, nil
 	}
-	left := terminationMessage - tektonReserve
+	left := terminationMessage - tektonReserve - (entryOverhead + len(resultCached) + len("false"))
 	for _, p := range o.Params {
 		left -= entryOverhead + len(resultName(p.Name))
 	}

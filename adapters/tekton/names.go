@@ -60,8 +60,10 @@ const (
 	paramItem   = "sluice_item"    // the item of the current iteration
 	resultOK    = launch.WhenFile  // a condition task's outcome, "true" or "false"
 	resultItems = launch.ItemsFile // a filter task's items, base64 each
-	volumeBin   = "sluice-bin"     // the launcher, shared by the copy and the step
-	volumeCreds = "sluice-cache-credentials"
+	// resultCached says whether a command step was a cache hit.
+	resultCached = launch.CachedFile
+	volumeBin    = "sluice-bin" // the launcher, shared by the copy and the step
+	volumeCreds  = "sluice-cache-credentials"
 )
 
 // credentialsDir is where the store's credentials Secret is mounted.

@@ -118,6 +118,9 @@ func (c *compiler) commandSpec(u *unit) (v1.TaskSpec, error) {
 	// podTemplate), so that a Task does not depend on it.
 	run := plan.Run{Spec: b64, In: u.in, Lists: u.lists, MaxValue: maxValue}
 	spec := v1.TaskSpec{Params: u.specParams}
+	// Whether the step was a cache hit, for the status to show Cached.
+	spec.Results = append(spec.Results, v1.TaskResult{Name: resultCached, Type: v1.ResultsTypeString})
+	run.Out = append(run.Out, plan.Out{Name: launch.OutCached, Path: "$(results." + resultCached + ".path)"})
 	if o := s.Outputs; o != nil {
 		for _, p := range o.Params {
 			spec.Results = append(spec.Results, v1.TaskResult{Name: resultName(p.Name), Type: v1.ResultsTypeString})

@@ -51,10 +51,12 @@
 //	                     or embedded JSON; DEPTH is how many loops deep the
 //	                     producer is (elements are lists at depth 2).
 //	--out NAME=PATH      after success, write output NAME (params.X: the
-//	                     value; artifacts.X: the artifact's URI) to PATH.
-//	                     Repeatable; NAME must be a declared output.
+//	                     value; artifacts.X: the artifact's URI; cached:
+//	                     "true" after a cache hit, else "false") to PATH.
+//	                     Repeatable; NAME must be a declared output or
+//	                     cached.
 //	--out-dir DIR        after success, write every output to DIR/params.X
-//	                     and DIR/artifacts.X.
+//	                     and DIR/artifacts.X, and cached to DIR/sluice-cached.
 //	--max-value-bytes N  longest value written inline (default 3072).
 //	--max-total-bytes N  bound on all outputs together, for Tekton's
 //	                     termination message (default 0: none).

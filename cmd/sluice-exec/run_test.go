@@ -56,6 +56,7 @@ func TestMissThenHit(t *testing.T) {
 			"--in", "params.rows="+strconv.Itoa(rows), "--run", runID,
 			"--out", "params.msg="+filepath.Join(out, "msg"),
 			"--out", "artifacts.raw="+filepath.Join(out, "nested", "raw.uri"),
+			"--out", "cached="+filepath.Join(out, "cached"),
 			"--out-dir", filepath.Join(out, "all"))
 	}
 
@@ -101,6 +102,11 @@ func TestMissThenHit(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(dir, "2", "msg")); got != "3 rows" {
 		t.Errorf("hit: --out params.msg = %q", got)
+	}
+	for run, want := range map[string]string{"1": "false", "2": "true"} {
+		if got := readFile(t, filepath.Join(dir, run, "cached")); got != want {
+			t.Errorf("run %s: --out cached = %q, want %q", run, got, want)
+		}
 	}
 
 	// Another input value is another key.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -194,12 +193,7 @@ func Run(ctx context.Context, req *Request) (*Response, error) {
 	resp.Cached = res.Cached
 	texts, err := render(ctx, store, outputs, res, lim)
 	if err == nil {
-		err = writeOutputs(texts, req.Outs, req.OutDir)
-	}
-	if err == nil && req.OutDir != "" {
-		// Whether the step was a hit, for the engine to report Cached
-		// without reading logs.
-		err = writeFile(filepath.Join(req.OutDir, CachedFile), strconv.FormatBool(res.Cached))
+		err = writeOutputs(texts, req.Outs, req.OutDir, strconv.FormatBool(res.Cached))
 	}
 	if err != nil {
 		return nil, interrupted(ctx, fail(ExitOutputs, "write outputs: %w", err))

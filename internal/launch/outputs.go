@@ -32,8 +32,12 @@ type Limits struct {
 	MaxTotal int
 }
 
-// Out is one output to write to a file: Name is "params.X" or
-// "artifacts.X".
+// OutCached is the --out name of whether the step was a cache hit:
+// "true" or "false", as CachedFile in --out-dir.
+const OutCached = "cached"
+
+// Out is one output to write to a file: Name is "params.X",
+// "artifacts.X" or OutCached.
 type Out struct {
 	Name string
 	Path string
@@ -71,7 +75,7 @@ func checkOuts(outs []Out, o ir.Outputs) error {
 	declared := outputNames(o)
 	var errs []error
 	for _, out := range outs {
-		if !slices.Contains(declared, out.Name) {
+		if out.Name != OutCached && !slices.Contains(declared, out.Name) {
 			want := "the step declares no outputs"
 			if len(declared) > 0 {
 				want = "the step declares " + strings.Join(declared, ", ")
@@ -145,11 +149,17 @@ func render(ctx context.Context, s cache.Store, o ir.Outputs, res *step.Result, 
 }
 
 // writeOutputs writes the texts to the --out files and, when dir is set,
-// every one of them to dir/NAME.
-func writeOutputs(texts map[string]string, outs []Out, dir string) error {
+// every one of them to dir/NAME; and whether the step was a cache hit
+// (cached: "true" or "false") to the OutCached file and dir/CachedFile,
+// for the engine to report Cached without reading logs.
+func writeOutputs(texts map[string]string, outs []Out, dir, cached string) error {
 	var errs []error
 	for _, out := range outs {
-		if err := writeFile(out.Path, texts[out.Name]); err != nil {
+		text := texts[out.Name]
+		if out.Name == OutCached {
+			text = cached
+		}
+		if err := writeFile(out.Path, text); err != nil {
 			errs = append(errs, fmt.Errorf("--out %s: %w", out.Name, err))
 		}
 	}
@@ -163,6 +173,9 @@ func writeOutputs(texts map[string]string, outs []Out, dir string) error {
 			if err := writeFile(filepath.Join(dir, name), texts[name]); err != nil {
 				errs = append(errs, fmt.Errorf("--out-dir: %w", err))
 			}
+		}
+		if err := writeFile(filepath.Join(dir, CachedFile), cached); err != nil {
+			errs = append(errs, fmt.Errorf("--out-dir: %w", err))
 		}
 	}
 	return errors.Join(errs...)
