@@ -62,6 +62,7 @@ func Compile(p *ir.Pipeline, params map[string]ir.Value, opts Options) (*wfv1.Wo
 		params:   params,
 		b64Param: map[string]bool{},
 		shapes:   map[string]string{},
+		pods:     map[string]*podShape{},
 		own:      map[*ir.Node]*task{},
 		itemB64:  map[*ir.Node]bool{},
 	}
@@ -90,9 +91,10 @@ type compiler struct {
 	params   map[string]ir.Value
 	b64Param map[string]bool // parameters whose workflow argument is base64
 
-	scopes  []*scope          // DAG templates, in the order made
-	leaves  []wfv1.Template   // container templates, in the order made
-	shapes  map[string]string // a container template's JSON → its name
+	scopes  []*scope             // DAG templates, in the order made
+	leaves  []wfv1.Template      // container templates, in the order made
+	shapes  map[string]string    // a container template's JSON → its name
+	pods    map[string]*podShape // a command template's JSON, less its image
 	own     map[*ir.Node]*task
 	itemB64 map[*ir.Node]bool // loops whose items travel base64-encoded
 	tasks   int
@@ -114,6 +116,7 @@ func (c *compiler) workflow() *wfv1.Workflow {
 		c.dag(exitTemplate, nil, nil, c.g.OnExit)
 		spec.OnExit = exitTemplate
 	}
+	c.sharedImages()
 	for _, s := range c.scopes {
 		spec.Templates = append(spec.Templates, s.template())
 	}

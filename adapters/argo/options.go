@@ -64,8 +64,9 @@ const (
 	credsVolume  = "sluice-cache-credentials"
 	initName     = "sluice-init"
 
-	paramSpec = "spec" // a template input: the launcher's step spec
-	paramItem = "item" // a DAG template input: the enclosing loop's element
+	paramSpec  = "spec"  // a template input: the launcher's step spec
+	paramItem  = "item"  // a DAG template input: the enclosing loop's element
+	paramImage = "image" // a command template's image, when steps with others share it
 
 	// OutputCached is the output parameter that says whether a step was
 	// a cache hit ("true") or ran ("false").

@@ -34,7 +34,7 @@ func (c *compiler) command(t *task, n *ir.Node) {
 		return
 	}
 	ins := c.ins(t, n, stepRefs(n.Step), enclosingLoop(n))
-	t.Template = c.container(n, len(ins))
+	t.Template = c.container(t, n, len(ins))
 	t.Arguments.Parameters = append(specArgs(spec, ins), t.Arguments.Parameters...)
 }
 
@@ -86,13 +86,14 @@ func launcherArgs(cmd string, slots int) ([]string, []wfv1.Parameter) {
 	return args, inputs
 }
 
-// container returns the name of the container template for step n with
-// slots runtime values, making it unless a step with the same pod made it
-// already.
-func (c *compiler) container(n *ir.Node, slots int) string {
+// container returns the name of the container template for step n (run
+// by task t) with slots runtime values, making it unless a step with the
+// same pod made it already. Steps whose pods differ only in their image
+// share one template too, the image then a task argument (sharedImages).
+func (c *compiler) container(t *task, n *ir.Node, slots int) string {
 	s := n.Step
 	args, inputs := launcherArgs("run", slots)
-	t := wfv1.Template{
+	tm := wfv1.Template{
 		Inputs: wfv1.Inputs{Parameters: inputs},
 		Container: &corev1.Container{
 			Image: c.field(n, "image", s.Image),
@@ -104,23 +105,23 @@ func (c *compiler) container(n *ir.Node, slots int) string {
 		if e.Secret == nil {
 			continue // the launcher sets it, from the spec
 		}
-		t.Container.Env = append(t.Container.Env, corev1.EnvVar{Name: e.Name, ValueFrom: &corev1.EnvVarSource{
+		tm.Container.Env = append(tm.Container.Env, corev1.EnvVar{Name: e.Name, ValueFrom: &corev1.EnvVarSource{
 			SecretKeyRef: &corev1.SecretKeySelector{
 				LocalObjectReference: corev1.LocalObjectReference{Name: e.Secret.Name},
 				Key:                  c.field(n, "env.secret.key", e.Secret.Key),
 			},
 		}})
 	}
-	t.Container.Resources = resources(s.Resources)
-	t.Outputs.Parameters = outputs(s.Outputs)
-	t.RetryStrategy = retry(s.Retry)
+	tm.Container.Resources = resources(s.Resources)
+	tm.Outputs.Parameters = outputs(s.Outputs)
+	tm.RetryStrategy = retry(s.Retry)
 	if s.Timeout != nil {
 		secs := int(math.Ceil(s.Timeout.Seconds())) + deadlineGrace
 		v := intstr.FromInt(secs)
-		t.ActiveDeadlineSeconds = &v
+		tm.ActiveDeadlineSeconds = &v
 	}
 	for _, tol := range s.Tolerations {
-		t.Tolerations = append(t.Tolerations, corev1.Toleration{
+		tm.Tolerations = append(tm.Tolerations, corev1.Toleration{
 			Key:               c.field(n, "tolerations.key", tol.Key),
 			Operator:          corev1.TolerationOperator(tol.Operator),
 			Value:             c.field(n, "tolerations.value", tol.Value),
@@ -129,12 +130,67 @@ func (c *compiler) container(n *ir.Node, slots int) string {
 		})
 	}
 	for _, v := range s.Volumes {
-		t.Volumes = append(t.Volumes, kube.Volume(v))
-		t.Container.VolumeMounts = append(t.Container.VolumeMounts, corev1.VolumeMount{
+		tm.Volumes = append(tm.Volumes, kube.Volume(v))
+		tm.Container.VolumeMounts = append(tm.Container.VolumeMounts, corev1.VolumeMount{
 			Name: v.Name, MountPath: c.field(n, "volumes.mountPath", v.MountPath), ReadOnly: v.ReadOnly,
 		})
 	}
-	return c.leaf(n.Name(), t)
+	return c.pod(t, n.Name(), tm)
+}
+
+// pod adds the container template tm of a command step (run by task t)
+// under name, unless one that differs at most in its image is there
+// already, whose name it returns.
+func (c *compiler) pod(t *task, name string, tm wfv1.Template) string {
+	image := tm.Container.Image
+	tm.Container.Image = ""
+	b, err := json.Marshal(tm)
+	if err != nil {
+		c.fail(fmt.Errorf("template %s: %w", name, err))
+		return name
+	}
+	sh, ok := c.pods[string(b)]
+	if !ok {
+		tm.Container.Image = image
+		sh = &podShape{leaf: len(c.leaves), images: map[string]bool{}}
+		c.pods[string(b)] = sh
+		tm.Name = name
+		c.leaves = append(c.leaves, tm)
+	}
+	sh.images[image] = true
+	sh.users = append(sh.users, imageUser{t, image})
+	return c.leaves[sh.leaf].Name
+}
+
+// podShape is a container template of command steps and the tasks that
+// run it, each with its step's image.
+type podShape struct {
+	leaf   int // in c.leaves
+	images map[string]bool
+	users  []imageUser
+}
+
+type imageUser struct {
+	task  *task
+	image string
+}
+
+// sharedImages makes the image a parameter of every command template that
+// steps with different images share: one template per pod shape, not per
+// image, and an argument of a few bytes on each task instead.
+func (c *compiler) sharedImages() {
+	for _, b := range slices.Sorted(maps.Keys(c.pods)) {
+		sh := c.pods[b]
+		if len(sh.images) < 2 {
+			continue
+		}
+		leaf := &c.leaves[sh.leaf]
+		leaf.Container.Image = "{{inputs.parameters." + paramImage + "}}"
+		leaf.Inputs.Parameters = append(leaf.Inputs.Parameters, wfv1.Parameter{Name: paramImage})
+		for _, u := range sh.users {
+			u.task.Arguments.Parameters = append(u.task.Arguments.Parameters, wfv1.Parameter{Name: paramImage, Value: wfv1.AnyStringPtr(u.image)})
+		}
+	}
 }
 
 // whenTemplate returns the name of the template that decides conditions

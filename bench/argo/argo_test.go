@@ -160,13 +160,13 @@ func fits(tb testing.TB, shape string, n, limit int) bool {
 }
 
 // TestSizeGoal keeps what was measured from regressing: at most 400
-// JSON bytes per task for independent steps that share their pod's
-// shape (the goal), 600 when each reads the one before.
+// JSON bytes per task (the goal) for independent steps, a chain,
+// and steps each with its own image.
 func TestSizeGoal(t *testing.T) {
 	for _, tc := range []struct {
 		shape string
 		max   int
-	}{{"independent", 400}, {"chain", 400}} {
+	}{{"independent", 400}, {"chain", 400}, {"distinct", 400}} {
 		_, size := compile(t, pipeline(t, tc.shape, 1000))
 		if per := size / 1000; per > tc.max {
 			t.Errorf("%s: %d bytes per task, want ≤ %d", tc.shape, per, tc.max)
