@@ -16,7 +16,7 @@ func TestLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	m := conformance.Play(context.Background(), cases, []conformance.Backend{&conformance.Local{Dir: t.TempDir()}}, &log)
+	m := conformance.Play(context.Background(), cases, []conformance.Backend{&conformance.Local{Dir: t.TempDir()}}, 4, &log)
 	t.Logf("\n%s", log.String())
 	if !m.Pass() {
 		var b bytes.Buffer

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -43,27 +44,42 @@ type Matrix struct {
 }
 
 // Play runs every case twice on every backend (the second run must take
-// from the cache what the case says), and checks both runs. log, if not
-// nil, gets a line per cell as it ends.
-func Play(ctx context.Context, cases []*Case, backends []Backend, log io.Writer) *Matrix {
+// from the cache what the case says), and checks both runs. Backends play
+// at the same time, each at most parallel cases at once (1 when 0). log,
+// if not nil, gets a line per cell as it ends.
+func Play(ctx context.Context, cases []*Case, backends []Backend, parallel int, log io.Writer) *Matrix {
 	m := &Matrix{Cells: map[[2]string]*Cell{}}
 	for _, c := range cases {
 		m.Cases = append(m.Cases, c.Name)
 	}
 	for _, b := range backends {
 		m.Backends = append(m.Backends, b.Name())
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, b := range backends {
+		slots := make(chan struct{}, max(parallel, 1))
 		for _, c := range cases {
-			cell := playOne(ctx, c, b)
-			m.Cells[[2]string{c.Name, b.Name()}] = cell
-			if log != nil {
-				state := "ok"
-				if !cell.Pass {
-					state = "FAIL: " + strings.Join(cell.Failures, "; ")
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				cell := playOne(ctx, c, b)
+				mu.Lock()
+				defer mu.Unlock()
+				m.Cells[[2]string{c.Name, b.Name()}] = cell
+				if log != nil {
+					state := "ok"
+					if !cell.Pass {
+						state = "FAIL: " + strings.Join(cell.Failures, "; ")
+					}
+					fmt.Fprintf(log, "%-8s %-24s %6.1fs %s\n", b.Name(), c.Name, cell.Took.Seconds(), state)
 				}
-				fmt.Fprintf(log, "%-8s %-24s %6.1fs %s\n", b.Name(), c.Name, cell.Took.Seconds(), state)
-			}
+			}()
 		}
 	}
+	wg.Wait()
 	return m
 }
 

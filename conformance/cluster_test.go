@@ -1,0 +1,68 @@
+//go:build conformance
+
+package conformance_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice/conformance"
+	"github.com/sluice-dev/sluice/internal/kube"
+)
+
+// TestBackends plays every case on the backends named in
+// $SLUICE_CONFORMANCE (default: local,argo,tekton), the cluster ones
+// through $KUBECONFIG, with the store $SLUICE_CONFORMANCE_STORE, whose
+// credentials are the Secret $SLUICE_CONFORMANCE_SECRET in the namespace
+// $SLUICE_CONFORMANCE_NAMESPACE and the AWS_* variables here, and the
+// launcher image $SLUICE_CONFORMANCE_IMAGE. The matrix goes to the log and,
+// with $SLUICE_CONFORMANCE_REPORT, to that file as Markdown.
+//
+//	go test ./conformance -tags conformance -run TestBackends -v
+//
+// conformance/cluster's `make e2e` sets all of it up.
+func TestBackends(t *testing.T) {
+	names := strings.Split(env("SLUICE_CONFORMANCE", "local,argo,tekton"), ",")
+	cases, err := conformance.Load(conformance.Cases())
+	if err != nil {
+		t.Fatal(err)
+	}
+	backends, err := conformance.New(names, conformance.Options{
+		Dir:  t.TempDir(),
+		Kube: kube.Flags{Namespace: os.Getenv("SLUICE_CONFORMANCE_NAMESPACE")},
+		Cluster: conformance.Cluster{
+			Store:         os.Getenv("SLUICE_CONFORMANCE_STORE"),
+			CacheSecret:   os.Getenv("SLUICE_CONFORMANCE_SECRET"),
+			LauncherImage: os.Getenv("SLUICE_CONFORMANCE_IMAGE"),
+			Timeout:       5 * time.Minute,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	m := conformance.Play(context.Background(), cases, backends, 3, &log)
+	t.Logf("\n%s", log.String())
+	var md bytes.Buffer
+	m.Markdown(&md)
+	t.Logf("\n%s", md.String())
+	if path := os.Getenv("SLUICE_CONFORMANCE_REPORT"); path != "" {
+		if err := os.WriteFile(path, md.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !m.Pass() {
+		t.Error("some cases fail: see the matrix")
+	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
