@@ -444,3 +444,54 @@ func TestLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackerFiltered: the TaskRuns of a loop whose items a filter task
+// chose show under the items' own indexes, and the items it left out
+// as Skipped, as the local runner shows them.
+func TestTrackerFiltered(t *testing.T) {
+	src := `apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: filtered}
+spec:
+  defaults: {image: busybox}
+  steps:
+    - name: measure
+      command: [sh, -c, 'echo 2 > ${{ outputs.params.min }}']
+      outputs: {params: [{name: min, type: int}]}
+    - name: pick
+      forEach: {items: [1, 5, 10]}
+      when: '${{ item }} > ${{ steps.measure.outputs.params.min }}'
+      command: [echo, '${{ item }}']
+`
+	p, err := ir.Parse("filtered.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := tekton.Compile(p, nil, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &tekton.Run{PipelineRun: objs.PipelineRun.DeepCopy(), TaskRuns: map[string]*v1.TaskRun{}}
+	r.PipelineRun.Name, r.PipelineRun.Namespace = "run", "ml"
+	for _, x := range []tr{
+		{name: "measure", pt: "measure", status: corev1.ConditionTrue, reason: "Succeeded", start: 1, end: 2, results: []string{"min", "2"}},
+		{name: "pick-items", pt: "pick-items", status: corev1.ConditionTrue, reason: "Succeeded", start: 3, end: 4,
+			results: []string{"sluice-when", "true", "sluice-runs", "[false,true,true]"}},
+		{name: "pick-0", pt: "pick", status: corev1.ConditionTrue, reason: "Succeeded", start: 5, end: 6, item: "NQ=="},
+		{name: "pick-1", pt: "pick", status: corev1.ConditionTrue, reason: "Succeeded", start: 5, end: 7, item: "MTA="},
+	} {
+		tr := x.build("run")
+		r.TaskRuns[tr.Name] = tr
+		r.PipelineRun.Status.ChildReferences = append(r.PipelineRun.Status.ChildReferences, v1.ChildStatusReference{
+			TypeMeta: runtime.TypeMeta{APIVersion: "tekton.dev/v1", Kind: pipeline.TaskRunControllerName}, Name: tr.Name, PipelineTaskName: x.pt,
+		})
+	}
+	got := map[string]report.State{}
+	for _, s := range tekton.Steps(p.Graph(), r) {
+		got[s.Name] = s.State
+	}
+	want := map[string]report.State{"measure": report.Succeeded, "pick[0]": report.Skipped, "pick[1]": report.Succeeded, "pick[2]": report.Succeeded}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+}

@@ -60,6 +60,7 @@ const (
 	paramItem   = "sluice_item"    // the item of the current iteration
 	resultOK    = launch.WhenFile  // a condition task's outcome, "true" or "false"
 	resultItems = launch.ItemsFile // a filter task's items, base64 each
+	resultRuns  = launch.RunsFile  // a filter task's verdict on each item
 	// resultCached says whether a command step was a cache hit.
 	resultCached = launch.CachedFile
 	volumeBin    = "sluice-bin" // the launcher, shared by the copy and the step

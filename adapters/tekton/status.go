@@ -2,6 +2,7 @@ package tekton
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"slices"
 	"sort"
 	"strconv"
@@ -118,6 +119,13 @@ func steps(g *ir.Graph, r *Run, tasks map[string]*task, runs map[string][]*v1.Ta
 	}
 	for _, pt := range pipelineTasks(r) {
 		t := tasks[pt.Name]
+		verdicts, filter := filtered(pt, runs)
+		for i, run := range verdicts {
+			if !run && !t.cond && !t.internal {
+				add(StepRun{StepRun: report.StepRun{Name: t.display() + "[" + strconv.Itoa(i) + "]", State: report.Skipped,
+					Message: "when is false", Time: completion(filter)}})
+			}
+		}
 		for _, tr := range runs[pt.Name] {
 			switch {
 			case t.internal:
@@ -130,6 +138,8 @@ func steps(g *ir.Graph, r *Run, tasks map[string]*task, runs map[string][]*v1.Ta
 					add(StepRun{StepRun: report.StepRun{Name: name, State: report.Failed, Attempt: 1,
 						Message: "when: " + failure(c), Time: completion(tr)}})
 				}
+			case verdicts != nil:
+				add(execution(t.display()+keptIndex(verdicts, tr), tr))
 			default:
 				add(execution(t.display()+matrixIndex(pt, tr), tr))
 			}
@@ -550,6 +560,56 @@ func matrixIndex(pt *v1.PipelineTask, tr *v1.TaskRun) string {
 				return "[" + inc[n].Name + "]"
 			}
 			return "[" + strconv.Itoa(n) + "]"
+		}
+	}
+	return ""
+}
+
+// filtered returns, for a matrix over a filter task's items (a loop whose
+// items are known at run time), the filter's verdict on every item and
+// its TaskRun; nil when pt is no such matrix or its filter has not
+// written them.
+func filtered(pt *v1.PipelineTask, runs map[string][]*v1.TaskRun) ([]bool, *v1.TaskRun) {
+	if pt.Matrix == nil || len(pt.Matrix.Params) != 1 {
+		return nil, nil
+	}
+	ref, ok := strings.CutPrefix(pt.Matrix.Params[0].Value.StringVal, "$(tasks.")
+	if !ok {
+		return nil, nil
+	}
+	filter, ok := strings.CutSuffix(ref, ".results."+resultItems+"[*])")
+	if !ok {
+		return nil, nil
+	}
+	for _, tr := range runs[filter] {
+		for _, res := range tr.Status.Results {
+			var verdicts []bool
+			if res.Name == resultRuns && json.Unmarshal([]byte(res.Value.StringVal), &verdicts) == nil {
+				return verdicts, tr
+			}
+		}
+	}
+	return nil, nil
+}
+
+// keptIndex is how the n-th TaskRun of a filtered matrix (Tekton names it
+// NAME-n) shows its iteration: "[i]", i the index of the n-th item that
+// runs.
+func keptIndex(verdicts []bool, tr *v1.TaskRun) string {
+	i := strings.LastIndexByte(tr.Name, '-')
+	if i < 0 {
+		return ""
+	}
+	n, err := strconv.Atoi(tr.Name[i+1:])
+	if err != nil {
+		return ""
+	}
+	for idx, run := range verdicts {
+		if run {
+			if n == 0 {
+				return "[" + strconv.Itoa(idx) + "]"
+			}
+			n--
 		}
 	}
 	return ""

@@ -184,7 +184,10 @@ func (c *compiler) conditionSpec(u *unit) (v1.TaskSpec, error) {
 	}
 	if u.filter {
 		w.OutItems = "$(results." + resultItems + ".path)"
-		spec.Results = append(spec.Results, v1.TaskResult{Name: resultItems, Type: v1.ResultsTypeArray})
+		w.OutRuns = "$(results." + resultRuns + ".path)"
+		spec.Results = append(spec.Results,
+			v1.TaskResult{Name: resultItems, Type: v1.ResultsTypeArray},
+			v1.TaskResult{Name: resultRuns, Type: v1.ResultsTypeString})
 	}
 	step := v1.Step{Name: stepWhen, Image: c.opts.LauncherImage, Command: []string{plan.ImageLauncher}, Args: w.Args()}
 	if c.opts.CacheSecret != "" {

@@ -19,6 +19,7 @@ const (
 	outWhen       = "when"
 	outItems      = "items"
 	outIterations = "iterations"
+	outRuns       = "runs"
 )
 
 // whenCmd is `sluice-exec when`: it decides a step's when condition (and,
@@ -35,7 +36,7 @@ func whenCmd(args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&specB64, "spec-b64", "", "the step's condition: name, when and forEach, `B64` as for run")
 	fs.StringVar(&cache, "cache", "", "the store `URL`, to fetch values passed as value refs (env "+launch.CacheEnv+")")
-	fs.Var(&outs, "out", "write output NAME (when: true or false; items: the loop's items that run; iterations: every item and whether it runs) to PATH: `NAME=PATH`")
+	fs.Var(&outs, "out", "write output NAME (when: true or false; items: the loop's items that run; iterations: every item and whether it runs; runs: whether each runs) to PATH: `NAME=PATH`")
 	fs.StringVar(&outDir, "out-dir", "", "write "+launch.WhenFile+" and, for a loop, "+launch.ItemsFile+" and "+launch.IterationsFile+" to `DIR`")
 	values.Register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -73,8 +74,9 @@ func whenCmd(args []string, stdout io.Writer) error {
 	if res.Items != nil {
 		texts[outItems] = launch.EncodeItems(res.Items)
 		texts[outIterations] = launch.EncodeIterations(res.Iterations)
+		texts[outRuns] = launch.EncodeRuns(res.Iterations)
 	}
-	for _, name := range []string{outItems, outIterations, outWhen} { // when last: it gates the step
+	for _, name := range []string{outItems, outIterations, outRuns, outWhen} { // when last: it gates the step
 		path, ok := paths[name]
 		if !ok {
 			continue
@@ -99,6 +101,7 @@ func whenPaths(outs []string, dir string, loop bool) (map[string]string, error) 
 		if loop {
 			paths[outItems] = filepath.Join(dir, launch.ItemsFile)
 			paths[outIterations] = filepath.Join(dir, launch.IterationsFile)
+			paths[outRuns] = filepath.Join(dir, launch.RunsFile)
 		}
 	}
 	for _, o := range outs {
@@ -106,8 +109,8 @@ func whenPaths(outs []string, dir string, loop bool) (map[string]string, error) 
 		switch {
 		case !ok || path == "":
 			return nil, fmt.Errorf("--out %q: want NAME=PATH", o)
-		case name != outWhen && name != outItems && name != outIterations:
-			return nil, fmt.Errorf("--out %s: no such output (want %s, %s or %s)", name, outWhen, outItems, outIterations)
+		case name != outWhen && name != outItems && name != outIterations && name != outRuns:
+			return nil, fmt.Errorf("--out %s: no such output (want %s, %s, %s or %s)", name, outWhen, outItems, outIterations, outRuns)
 		case name != outWhen && !loop:
 			return nil, fmt.Errorf("--out %s: the step does not loop", name)
 		}

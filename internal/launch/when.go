@@ -27,6 +27,10 @@ const (
 	// an engine that skips single iterations itself (Argo: a loop task's
 	// `when` is evaluated per item), so each keeps its index.
 	IterationsFile = "sluice-iterations"
+	// RunsFile is, for a loop, the JSON list of whether each item's
+	// iteration runs ([false,true,…]): with ItemsFile, how an engine
+	// that runs only the kept items reports the others as skipped.
+	RunsFile = "sluice-runs"
 )
 
 // WhenRequest is one `sluice-exec when`: a step's when condition decided
@@ -179,6 +183,15 @@ func EncodeIterations(its []Iteration) string {
 	out := make([]any, len(its))
 	for i, it := range its {
 		out[i] = iteration{Run: strconv.FormatBool(it.Run), B64: base64.StdEncoding.EncodeToString([]byte(it.Text))}
+	}
+	return step.JSONList(out)
+}
+
+// EncodeRuns is the RunsFile text of its.
+func EncodeRuns(its []Iteration) string {
+	out := make([]any, len(its))
+	for i, it := range its {
+		out[i] = it.Run
 	}
 	return step.JSONList(out)
 }

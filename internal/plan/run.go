@@ -196,9 +196,10 @@ func (r *Run) Args() []string {
 // from the values passed in (value refs fetched from the store), as the
 // local runner evaluates it; for a loop (a ConditionSpec with its
 // forEach), also the items that pass. The launcher writes "true" or
-// "false" to OutWhen and the items, each base64-encoded, as a JSON list
-// to OutItems; with OutDir, to the files launch.WhenFile and
-// launch.ItemsFile there instead.
+// "false" to OutWhen, the items that run, each base64-encoded, as a JSON
+// list to OutItems, and whether each item runs to OutRuns; with OutDir,
+// to the files launch.WhenFile, launch.ItemsFile, launch.IterationsFile
+// and launch.RunsFile there instead.
 type When struct {
 	Spec     string // ConditionSpec's output
 	Cache    string
@@ -206,6 +207,7 @@ type When struct {
 	Lists    []List
 	OutWhen  string
 	OutItems string
+	OutRuns  string
 	OutDir   string
 }
 
@@ -223,6 +225,9 @@ func (w *When) Args() []string {
 	}
 	if w.OutItems != "" {
 		args = append(args, "--out=items="+w.OutItems)
+	}
+	if w.OutRuns != "" {
+		args = append(args, "--out=runs="+w.OutRuns)
 	}
 	if w.OutDir != "" {
 		args = append(args, "--out-dir="+w.OutDir)
