@@ -32,8 +32,8 @@ var opts = argo.Options{
 //   - independent: n steps with no edges, each its own command and one
 //     output value; they share one pod shape, so one template.
 //   - chain: the same, each reading the previous step's output.
-//   - distinct: each step its own image, so its own template: the worst
-//     case for sharing.
+//   - distinct: each step its own image: the pods differ in their image
+//     only, so they share a template and each task passes its image.
 var shapes = []string{"independent", "chain", "distinct"}
 
 func pipeline(tb testing.TB, shape string, n int) *ir.Pipeline {
