@@ -13,7 +13,7 @@ IMAGE_FORMAT ?= docker## `make image` output: docker (archive for ctr/docker loa
 
 help: ## show this help
 	@awk 'BEGIN { FS = ":.*## " } \
-	  /^[a-zA-Z_-]+:.*## / { printf "  make %-14s %s\n", $$1, $$2 } \
+	  /^[a-zA-Z0-9_-]+:.*## / { printf "  make %-18s %s\n", $$1, $$2 } \
 	  /^[A-Z_]+ *\?=.*## / { split($$0, v, "## "); sub(/ *\?= */, "=", $$0); sub(/##.*/, "", $$0); \
 	    vars = vars sprintf("  %-19s %s\n", $$0, v[2]) } \
 	  END { if (vars != "") printf "\nvariables:\n%s", vars }' $(MAKEFILE_LIST)
@@ -70,3 +70,21 @@ schema-check: ## fail if docs/pipeline.schema.json is not what `sluice schema` p
 
 clean: ## remove build outputs (bin/)
 	rm -rf bin/
+
+.PHONY: e2e e2e-up e2e-down conformance-report
+E2E := conformance/cluster/cluster.sh
+
+e2e: ## build (cached) a single-node Kubernetes with Argo and Tekton, play the conformance cases on local, argo and tekton, tear it down
+	bash conformance/cluster/e2e.sh
+
+conformance-report: ## as e2e, and write the matrix to docs/conformance.md
+	SLUICE_CONFORMANCE_REPORT=$(CURDIR)/docs/conformance.md.new bash conformance/cluster/e2e.sh
+	{ printf '%s\n\n' '# Conformance: every case on local, Argo and Tekton'; \
+	  printf '%s\n\n' 'Played by `make conformance-report` (conformance/cluster/e2e.sh) on a single-node cluster built from source on this machine kind: each case twice, the second run taking every step that succeeded from the cache. ✅ passed; ❌ failed, with the reason below the table.'; \
+	  cat docs/conformance.md.new; } > docs/conformance.md && rm docs/conformance.md.new
+
+e2e-up: ## build (cached) and start a single-node Kubernetes with Argo and Tekton on 127.0.0.1, smoke-check it
+	bash $(E2E) up
+
+e2e-down: ## stop everything e2e-up started and clean the machine
+	bash $(E2E) down
