@@ -43,3 +43,8 @@ func (a *Argo) Run(ctx context.Context, c *Case, store string) (*report.Summary,
 	}
 	return argo.Summarize(c.Pipeline, final), nil
 }
+
+// Pods counts the pods of a run's Workflow.
+func (a *Argo) Pods(ctx context.Context, s *report.Summary) (int, error) {
+	return countPods(ctx, a.Client.Kube, a.Client.Namespace, "workflows.argoproj.io/workflow="+s.Run)
+}

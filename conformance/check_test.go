@@ -81,3 +81,21 @@ func TestLoadErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkdown: red cells point at their reasons, and the pods each run
+// started are listed for the backends that count them.
+func TestMarkdown(t *testing.T) {
+	m := &Matrix{Backends: []string{"local", "argo"}, Cases: []string{"a", "b"}, Cells: map[[2]string]*Cell{
+		{"a", "local"}: {Pass: true},
+		{"b", "local"}: {Failures: []string{"x: Failed, want Succeeded"}},
+		{"a", "argo"}:  {Pass: true, Pods: []int{3, 2}, Cached: 2},
+		{"b", "argo"}:  {Pass: true, Pods: []int{1, 1}, Cached: 1},
+	}}
+	var b strings.Builder
+	m.Markdown(&b)
+	for _, want := range []string{"| b | ❌ (1) | ✅ |", "1. b on local: x: Failed, want Succeeded", "| a | 3 → 2 (2 cached) |", "| **all** | 4 → 3 |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, b.String())
+		}
+	}
+}

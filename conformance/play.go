@@ -26,10 +26,21 @@ type Backend interface {
 	Run(ctx context.Context, c *Case, store string) (*report.Summary, error)
 }
 
+// PodCounter is a backend whose runs start pods: how many a run started,
+// counted from the cluster's API.
+type PodCounter interface {
+	Pods(ctx context.Context, s *report.Summary) (int, error)
+}
+
 // Cell is one case on one backend.
 type Cell struct {
 	Case, Backend string
 	Pass          bool
+	// Pods, on a backend that starts pods, are how many each run started:
+	// the first, and the second whose steps all came from the cache
+	// (Cached counts how many).
+	Pods   []int
+	Cached int
 	// Failures says why it did not pass, one difference each.
 	Failures []string
 	// Took is the time of both runs.
@@ -104,6 +115,21 @@ func playOne(ctx context.Context, c *Case, b Backend) *Cell {
 		return cell
 	}
 	cell.Failures = append(cell.Failures, checkRerun(ctx, &c.Expect, second, values)...)
+	for _, st := range second.Steps {
+		if st.State == report.Cached {
+			cell.Cached++
+		}
+	}
+	if pc, ok := b.(PodCounter); ok {
+		for _, s := range []*report.Summary{first, second} {
+			n, err := pc.Pods(ctx, s)
+			if err != nil {
+				cell.Failures = append(cell.Failures, "count pods: "+err.Error())
+				break
+			}
+			cell.Pods = append(cell.Pods, n)
+		}
+	}
 	return cell
 }
 
@@ -141,6 +167,47 @@ func (m *Matrix) Markdown(w io.Writer) {
 	if len(notes) > 0 {
 		fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
 	}
+	m.podsMarkdown(w)
+}
+
+// podsMarkdown renders the pods each run started, on the backends that
+// start pods: the second run's steps all come from the cache, so its
+// pods are what a cache hit costs there.
+func (m *Matrix) podsMarkdown(w io.Writer) {
+	var counted []string
+	for _, b := range m.Backends {
+		for _, c := range m.Cases {
+			if cell := m.Cells[[2]string{c, b}]; cell != nil && len(cell.Pods) == 2 {
+				counted = append(counted, b)
+				break
+			}
+		}
+	}
+	if len(counted) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nPods started by the first run → by the second, whose Cached steps (their number in brackets) started a pod each all the same:\n\n")
+	fmt.Fprintf(w, "| case | %s |\n|---|%s\n", strings.Join(counted, " | "), strings.Repeat("---|", len(counted)))
+	total := make([][2]int, len(counted))
+	for _, c := range m.Cases {
+		row := []string{c}
+		for i, b := range counted {
+			cell := m.Cells[[2]string{c, b}]
+			if cell == nil || len(cell.Pods) != 2 {
+				row = append(row, "—")
+				continue
+			}
+			row = append(row, fmt.Sprintf("%d → %d (%d cached)", cell.Pods[0], cell.Pods[1], cell.Cached))
+			total[i][0] += cell.Pods[0]
+			total[i][1] += cell.Pods[1]
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+	}
+	row := []string{"**all**"}
+	for _, t := range total {
+		row = append(row, fmt.Sprintf("%d → %d", t[0], t[1]))
+	}
+	fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 }
 
 // Text renders the matrix as aligned columns, with the reasons for red

@@ -43,3 +43,8 @@ func (t *Tekton) Run(ctx context.Context, c *Case, store string) (*report.Summar
 	}
 	return tekton.Summarize(c.Pipeline, final), nil
 }
+
+// Pods counts the pods of a run's PipelineRun.
+func (t *Tekton) Pods(ctx context.Context, s *report.Summary) (int, error) {
+	return countPods(ctx, t.Client.Kube, t.Client.Namespace, "tekton.dev/pipelineRun="+s.Run)
+}

@@ -66,8 +66,9 @@ for _ in $(seq 100); do
   curl -s -o /dev/null "http://127.0.0.1:$port/" && break
   sleep 0.1
 done
+empty=$(printf '' | sha256sum | cut -d' ' -f1)
 curl -fsS --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS:$S3_SECRET" \
-  -X PUT "http://127.0.0.1:$port/$S3_BUCKET" >/dev/null
+  -H "x-amz-content-sha256: $empty" -X PUT "http://127.0.0.1:$port/$S3_BUCKET" >/dev/null
 log "S3 store on 127.0.0.1:$port (log $STATE/logs/s3.log)"
 
 k create namespace "$NS" --dry-run=client -o yaml | k apply -f - >/dev/null
