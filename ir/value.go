@@ -74,6 +74,24 @@ func (v Value) Field(name string) (Value, bool) {
 	return Value{v: e}, ok
 }
 
+// ItemText is the text ${{ item }} (field "") or ${{ item.FIELD }}
+// expands to when v is the loop's item; an error for a field the item
+// does not have.
+func (v Value) ItemText(field string) (string, error) {
+	if field == "" {
+		return v.String(), nil
+	}
+	f, ok := v.Field(field)
+	if !ok {
+		s := v.String()
+		if len(s) > 60 {
+			s = s[:60] + "…"
+		}
+		return "", fmt.Errorf("the item %s has no field %q", s, field)
+	}
+	return f.String(), nil
+}
+
 // String is the text a placeholder expands to: a string as is, anything
 // else as compact JSON (numbers as written, true/false, lists and objects).
 func (v Value) String() string {

@@ -466,39 +466,12 @@ spec:
 // Argo fans out over every item and skips those it said no to, and each
 // iteration that runs gets its item back byte for byte.
 func TestFilteredLoop(t *testing.T) {
-	src := `apiVersion: sluice.dev/v1alpha1
-kind: Pipeline
-metadata: {name: filter}
-spec:
-  defaults: {image: busybox}
-  steps:
-    - name: produce
-      command: ["true"]
-      outputs: {params: [{name: l, type: list}]}
-    - name: each
-      forEach: {items: '${{ steps.produce.outputs.params.l }}'}
-      when: '"${{ item.keep }}" == "yes"'
-      command: [echo, '${{ item }}']
-`
-	wf, err := compileYAML(t, "filter.yaml", []byte(src), nil, testOptions)
+	wf, err := compileYAML(t, "filter.yaml", []byte(plantest.FilterPipeline), nil, testOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
 	argoValidate(t, wf)
-	var elems []string
-	var want []string
-	for i, h := range hostile {
-		keep := "no"
-		if i%2 == 0 {
-			keep = "yes"
-		}
-		e := ir.NewValue(map[string]any{"keep": keep, "text": h}).String()
-		elems = append(elems, e)
-		if keep == "yes" {
-			want = append(want, e)
-		}
-	}
-	list := "[" + strings.Join(elems, ",") + "]"
+	list, want := plantest.FilterItems()
 	store := plantest.NewStore(t)
 	c := newController(wf)
 	c.outputs["tasks.produce.outputs.parameters.l"] = plantest.Written(t, store, list)

@@ -52,14 +52,11 @@ func (v values) Value(ref ir.Ref) (string, error) {
 		if item == nil {
 			return "", fmt.Errorf("${{ %s }} outside forEach", ref)
 		}
-		if ref.Name == "" {
-			return item.String(), nil
+		s, err := item.ItemText(ref.Name)
+		if err != nil {
+			return "", fmt.Errorf("${{ %s }}: %w", ref, err)
 		}
-		f, ok := item.Field(ref.Name)
-		if !ok {
-			return "", fmt.Errorf("${{ %s }}: the item %s has no field %q", ref, truncate(item.String()), ref.Name)
-		}
-		return f.String(), nil
+		return s, nil
 	case ir.RefPipelineName:
 		return v.r.p.Metadata.Name, nil
 	case ir.RefPipelineRunID:
@@ -81,13 +78,6 @@ func (v values) Artifact(ref ir.Ref) (cache.ArtifactRef, error) {
 		return cache.ArtifactRef{}, fmt.Errorf("${{ %s }}: step %s did not produce it", ref, ref.Step)
 	}
 	return a, nil
-}
-
-func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }
 
 // execute runs one command step with its retries.

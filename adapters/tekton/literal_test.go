@@ -387,36 +387,11 @@ func toAny(s []string) []any {
 // items that pass, Tekton fans the step out over the array it wrote, and
 // each TaskRun's launcher gets its item back byte for byte.
 func TestFilteredLoop(t *testing.T) {
-	src := `apiVersion: sluice.dev/v1alpha1
-kind: Pipeline
-metadata: {name: filter}
-spec:
-  defaults: {image: busybox}
-  steps:
-    - name: produce
-      command: ["true"]
-      outputs: {params: [{name: l, type: list}]}
-    - name: each
-      forEach: {items: '${{ steps.produce.outputs.params.l }}'}
-      when: '"${{ item.keep }}" == "yes"'
-      command: [echo, '${{ item }}']
-`
-	objs := compileText(t, src)
-	var elems, want []string
-	for i, h := range plantest.Hostile {
-		keep := "no"
-		if i%2 == 0 {
-			keep = "yes"
-		}
-		e := ir.NewValue(map[string]any{"keep": keep, "text": h}).String()
-		elems = append(elems, e)
-		if keep == "yes" {
-			want = append(want, e)
-		}
-	}
+	objs := compileText(t, plantest.FilterPipeline)
+	list, want := plantest.FilterItems()
 	store := plantest.NewStore(t)
 	c := newController(t, objs)
-	c.setResult("produce", "l", *v1.NewStructuredValues(plantest.Written(t, store, "["+strings.Join(elems, ",")+"]")))
+	c.setResult("produce", "l", *v1.NewStructuredValues(plantest.Written(t, store, list)))
 	args, ran := c.run(t, "each-items")
 	if !ran {
 		t.Fatal("the filter task did not run")

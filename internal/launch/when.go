@@ -152,14 +152,11 @@ func itemValues(item ir.Value, in *Bindings) func(ir.Ref) (string, error) {
 		if r.Kind != ir.RefItem {
 			return in.Value(r)
 		}
-		if r.Name == "" {
-			return item.String(), nil
+		s, err := item.ItemText(r.Name)
+		if err != nil {
+			return "", fmt.Errorf("${{ %s }}: %w", r, err)
 		}
-		f, ok := item.Field(r.Name)
-		if !ok {
-			return "", fmt.Errorf("${{ %s }}: the item %s has no field %q", r, abbrev(item.String()), r.Name)
-		}
-		return f.String(), nil
+		return s, nil
 	}
 }
 

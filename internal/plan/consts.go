@@ -42,14 +42,11 @@ func (c Consts) Value(r ir.Ref) (text string, ok bool, err error) {
 		if c.Item == nil {
 			return "", false, nil
 		}
-		if r.Name == "" {
-			return c.Item.String(), true, nil
+		s, err := c.Item.ItemText(r.Name)
+		if err != nil {
+			return "", false, fmt.Errorf("${{ %s }}: %w", r, err)
 		}
-		f, found := c.Item.Field(r.Name)
-		if !found {
-			return "", false, fmt.Errorf("${{ %s }}: the item %s has no field %q", r, abbrev(c.Item.String()), r.Name)
-		}
-		return f.String(), true, nil
+		return s, true, nil
 	}
 	return "", false, nil
 }
@@ -108,11 +105,4 @@ func Items(fe *ir.ForEach, c Consts) (items []ir.Value, known bool, err error) {
 		return nil, false, fmt.Errorf("forEach.items: not a list")
 	}
 	return l, true, nil
-}
-
-func abbrev(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
 }

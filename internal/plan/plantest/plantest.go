@@ -3,6 +3,12 @@
 // must reach a step byte for byte on every backend.
 package plantest
 
+import (
+	"strings"
+
+	"github.com/sluice-dev/sluice/ir"
+)
+
 // Hostile are texts that Argo, Tekton or a shell would read as their own:
 // template syntax of both engines, shell expansion, quotes, line breaks,
 // control bytes, invalid UTF-8, Unicode line separators, and the empty
@@ -27,4 +33,40 @@ var Hostile = []string{
 	"JChwYXJhbXMueCk=", // base64 of $(params.x): text, not an encoding
 	"cas://sha256/0000000000000000000000000000000000000000000000000000000000000000?kind=value&size=1",
 	"",
+}
+
+// FilterPipeline loops over another step's output (produce's list l)
+// with a condition on each item (item.keep == "yes"): the pipeline of the
+// adapters' filtered-loop tests.
+const FilterPipeline = `apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: filter}
+spec:
+  defaults: {image: busybox}
+  steps:
+    - name: produce
+      command: ["true"]
+      outputs: {params: [{name: l, type: list}]}
+    - name: each
+      forEach: {items: '${{ steps.produce.outputs.params.l }}'}
+      when: '"${{ item.keep }}" == "yes"'
+      command: [echo, '${{ item }}']
+`
+
+// FilterItems are FilterPipeline's list (one element per Hostile text,
+// every other one kept), as the text produce writes, and the texts of
+// the items that must run.
+func FilterItems() (list string, kept []string) {
+	elems := make([]string, len(Hostile))
+	for i, h := range Hostile {
+		keep := "no"
+		if i%2 == 0 {
+			keep = "yes"
+		}
+		elems[i] = ir.NewValue(map[string]any{"keep": keep, "text": h}).String()
+		if keep == "yes" {
+			kept = append(kept, elems[i])
+		}
+	}
+	return "[" + strings.Join(elems, ",") + "]", kept
 }
