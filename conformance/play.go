@@ -186,7 +186,7 @@ func (m *Matrix) podsMarkdown(w io.Writer) {
 	if len(counted) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nPods started by the first run → by the second, whose Cached steps (their number in brackets) started a pod each all the same:\n\n")
+	fmt.Fprintf(w, "\nPods started by the first run → by the second, whose steps came from the cache (Cached steps in parentheses; each still starts its pod, to be removed by the executor plugins of issue 8; the rest are condition pods and steps that fail again):\n\n")
 	fmt.Fprintf(w, "| case | %s |\n|---|%s\n", strings.Join(counted, " | "), strings.Repeat("---|", len(counted)))
 	total := make([][2]int, len(counted))
 	for _, c := range m.Cases {
