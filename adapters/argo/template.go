@@ -10,7 +10,6 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/sluice-dev/sluice/internal/kube"
@@ -112,7 +111,11 @@ func (c *compiler) container(t *task, n *ir.Node, slots int) string {
 			},
 		}})
 	}
-	tm.Container.Resources = resources(s.Resources)
+	res, err := kube.Resources(s.Resources)
+	if err != nil {
+		c.fail(fmt.Errorf("step %s: %w", n.Name(), err))
+	}
+	tm.Container.Resources = res
 	tm.Outputs.Parameters = outputs(s.Outputs)
 	tm.RetryStrategy = retry(s.Retry)
 	if s.Timeout != nil {
@@ -263,39 +266,6 @@ func outputs(o *ir.Outputs) []wfv1.Parameter {
 	return append(ps,
 		wfv1.Parameter{Name: OutputCached, ValueFrom: &wfv1.ValueFrom{Path: OutDir + "/" + OutputCached, Default: wfv1.AnyStringPtr("false")}},
 	)
-}
-
-func resources(r *ir.Resources) corev1.ResourceRequirements {
-	var out corev1.ResourceRequirements
-	if r == nil {
-		return out
-	}
-	list := func(m map[string]string) corev1.ResourceList {
-		if len(m) == 0 {
-			return nil
-		}
-		l := corev1.ResourceList{}
-		for k, v := range m {
-			if q, err := resource.ParseQuantity(v); err == nil {
-				l[corev1.ResourceName(k)] = q
-			}
-		}
-		return l
-	}
-	out.Requests = list(r.Requests)
-	out.Limits = list(r.Limits)
-	if g := r.GPUs; g != nil {
-		name := g.Resource
-		if name == "" {
-			name = ir.DefaultGPUResource
-		}
-		if out.Limits == nil {
-			out.Limits = corev1.ResourceList{}
-		}
-		// Extended resources are asked for by limit; the request follows.
-		out.Limits[corev1.ResourceName(name)] = *resource.NewQuantity(int64(g.Count), resource.DecimalSI)
-	}
-	return out
 }
 
 // retry maps a step's retries. Argo's backoff factor is an integer: a

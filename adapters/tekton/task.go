@@ -145,7 +145,7 @@ func (c *compiler) commandSpec(u *unit) (v1.TaskSpec, error) {
 		spec.Volumes = append(spec.Volumes, kube.Volume(v))
 		mounts = append(mounts, corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath, ReadOnly: v.ReadOnly})
 	}
-	res, err := resources(s.Resources)
+	res, err := kube.Resources(s.Resources)
 	if err != nil {
 		return v1.TaskSpec{}, err
 	}
@@ -245,48 +245,6 @@ func secretEnv(env []ir.EnvVar) []corev1.EnvVar {
 	return out
 }
 
-// resources are the step container's requests and limits; GPUs are a
-// limit on their extended resource (Kubernetes requests as much).
-func resources(r *ir.Resources) (corev1.ResourceRequirements, error) {
-	var out corev1.ResourceRequirements
-	if r == nil {
-		return out, nil
-	}
-	list := func(m map[string]string) (corev1.ResourceList, error) {
-		if len(m) == 0 {
-			return nil, nil
-		}
-		l := corev1.ResourceList{}
-		for k, v := range m {
-			q, err := resource.ParseQuantity(v)
-			if err != nil {
-				return nil, fmt.Errorf("resources %s: %w", k, err)
-			}
-			l[corev1.ResourceName(k)] = q
-		}
-		return l, nil
-	}
-	var err error
-	if out.Requests, err = list(r.Requests); err != nil {
-		return out, err
-	}
-	if out.Limits, err = list(r.Limits); err != nil {
-		return out, err
-	}
-	if g := r.GPUs; g != nil {
-		name := g.Resource
-		if name == "" {
-			name = ir.DefaultGPUResource
-		}
-		if out.Limits == nil {
-			out.Limits = corev1.ResourceList{}
-		}
-		out.Limits[corev1.ResourceName(name)] = *resource.NewQuantity(int64(g.Count), resource.DecimalSI)
-		delete(out.Requests, corev1.ResourceName(name))
-	}
-	return out, nil
-}
-
 // podTemplate is what a step asks of its pod's placement, for the
 // PipelineRun's taskRunSpecs (Tekton sets pod templates per run only).
 func podTemplate(s *ir.Step) (nodeSelector map[string]string, tolerations []corev1.Toleration) {
@@ -343,7 +301,7 @@ func (c *compiler) checkLiteral(n *ir.Node) {
 		}
 	}
 	if s.Resources != nil {
-		if _, err := resources(s.Resources); err != nil {
+		if _, err := kube.Resources(s.Resources); err != nil {
 			c.fieldError(path.Field("resources"), ErrUnsupported, "%v", err)
 		}
 	}
