@@ -143,25 +143,34 @@ func (m *Matrix) Pass() bool {
 	return true
 }
 
+// grid is the matrix's rows, a case each, every cell as show renders it;
+// show may add the reasons of a red cell to notes.
+func (m *Matrix) grid(show func(c, b string, cell *Cell, notes *[]string) string) (rows [][]string, notes []string) {
+	for _, c := range m.Cases {
+		row := []string{c}
+		for _, b := range m.Backends {
+			row = append(row, show(c, b, m.Cells[[2]string{c, b}], &notes))
+		}
+		rows = append(rows, row)
+	}
+	return rows, notes
+}
+
 // Markdown renders the matrix as a table, case × backend, with the
 // reasons for red cells below it.
 func (m *Matrix) Markdown(w io.Writer) {
 	fmt.Fprintf(w, "| case | %s |\n|---|%s\n", strings.Join(m.Backends, " | "), strings.Repeat("---|", len(m.Backends)))
-	var notes []string
-	for _, c := range m.Cases {
-		row := []string{c}
-		for _, b := range m.Backends {
-			cell := m.Cells[[2]string{c, b}]
-			switch {
-			case cell == nil:
-				row = append(row, "—")
-			case cell.Pass:
-				row = append(row, "✅")
-			default:
-				notes = append(notes, fmt.Sprintf("%d. %s on %s: %s", len(notes)+1, c, b, strings.Join(cell.Failures, "; ")))
-				row = append(row, fmt.Sprintf("❌ (%d)", len(notes)))
-			}
+	rows, notes := m.grid(func(c, b string, cell *Cell, notes *[]string) string {
+		switch {
+		case cell == nil:
+			return "—"
+		case cell.Pass:
+			return "✅"
 		}
+		*notes = append(*notes, fmt.Sprintf("%d. %s on %s: %s", len(*notes)+1, c, b, strings.Join(cell.Failures, "; ")))
+		return fmt.Sprintf("❌ (%d)", len(*notes))
+	})
+	for _, row := range rows {
 		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 	}
 	if len(notes) > 0 {
@@ -215,21 +224,17 @@ func (m *Matrix) podsMarkdown(w io.Writer) {
 func (m *Matrix) Text(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "CASE\t%s\n", strings.ToUpper(strings.Join(m.Backends, "\t")))
-	var notes []string
-	for _, c := range m.Cases {
-		row := []string{c}
-		for _, b := range m.Backends {
-			cell := m.Cells[[2]string{c, b}]
-			switch {
-			case cell == nil:
-				row = append(row, "-")
-			case cell.Pass:
-				row = append(row, "ok")
-			default:
-				notes = append(notes, fmt.Sprintf("%s on %s:\n  %s", c, b, strings.Join(cell.Failures, "\n  ")))
-				row = append(row, "FAIL")
-			}
+	rows, notes := m.grid(func(c, b string, cell *Cell, notes *[]string) string {
+		switch {
+		case cell == nil:
+			return "-"
+		case cell.Pass:
+			return "ok"
 		}
+		*notes = append(*notes, fmt.Sprintf("%s on %s:\n  %s", c, b, strings.Join(cell.Failures, "\n  ")))
+		return "FAIL"
+	})
+	for _, row := range rows {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
