@@ -74,6 +74,9 @@ type Request struct {
 	OutDir string
 	// Store is the store's URL, as cache.Open takes it.
 	Store string
+	// Open, when set, opens Store instead of cache.Open: a long-lived
+	// caller (a cache plugin) keeps its stores open between requests.
+	Open func(ctx context.Context, url string) (cache.Store, error)
 	// Work is the step's scratch directory, new or empty: the command's
 	// working directory (unless the step sets one), beside hidden
 	// directories for its inputs and outputs. When empty, a temporary
@@ -102,34 +105,44 @@ type Response struct {
 	// Run is, for a hit, the run that wrote the entry.
 	Run string
 	// Outputs are the texts written for the outputs, by name
-	// ("params.X", "artifacts.X").
+	// ("params.X", "artifacts.X"). Check leaves them empty on a miss.
 	Outputs map[string]string
+	// Warnings say why an entry that was found could not be used.
+	Warnings []string
 }
 
-// Run launches one step: it binds the step to the values passed in, runs
-// it through step.Runner (a cache hit runs nothing) and writes its
-// outputs. A failure is an *Error, or the command's *step.ExitError.
-func Run(ctx context.Context, req *Request) (*Response, error) {
+// bound is a launch's step bound to its runtime values, with its store
+// open: what Run and Check share.
+type bound struct {
+	store   cache.Store
+	task    *step.Task
+	outputs ir.Outputs
+	lim     Limits
+}
+
+// bindStep opens the store, resolves the values passed in and binds the step
+// to them, as the local runner binds a step to its upstream outputs.
+func bindStep(ctx context.Context, req *Request) (*bound, error) {
 	spec := req.Spec
-	stderr := req.Stderr
-	if stderr == nil {
-		stderr = io.Discard
-	}
-	outputs := ir.Outputs{}
+	b := &bound{lim: req.Limits}
 	if spec.Step.Outputs != nil {
-		outputs = *spec.Step.Outputs
+		b.outputs = *spec.Step.Outputs
 	}
-	if err := checkOuts(req.Outs, outputs); err != nil {
+	if err := checkOuts(req.Outs, b.outputs); err != nil {
 		return nil, &Error{Code: ExitUsage, Err: err}
 	}
-	lim := req.Limits
-	if lim.MaxValue <= 0 {
-		lim.MaxValue = DefaultMaxValueBytes
+	if b.lim.MaxValue <= 0 {
+		b.lim.MaxValue = DefaultMaxValueBytes
 	}
-	store, err := cache.Open(ctx, req.Store)
+	open := req.Open
+	if open == nil {
+		open = cache.Open
+	}
+	store, err := open(ctx, req.Store)
 	if err != nil {
 		return nil, &Error{Code: ExitUnavailable, Err: err}
 	}
+	b.store = store
 	in := req.In
 	if in == nil {
 		in, _ = ParseBindings(nil)
@@ -156,25 +169,76 @@ func Run(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, fail(ExitUsage, "step %s: %w", spec.Step.Name, err)
 	}
+	b.task = task
+	return b, nil
+}
+
+// lookup returns the step's recorded result, or nil on a miss.
+func (b *bound) lookup(ctx context.Context, runner *step.Runner, resp *Response) *step.Result {
+	e, warnings := runner.Lookup(ctx, b.task, resp.Key)
+	resp.Warnings = warnings
+	if e == nil {
+		return nil
+	}
+	resp.Run = e.Run
+	return &step.Result{Key: resp.Key, Cached: true, Params: e.Params, Artifacts: e.Artifacts}
+}
+
+// Check looks the step up in the store without running anything: what an
+// engine's cache plugin does before any pod exists. On a hit the response
+// holds the texts of the outputs, exactly as Run would write them; on a
+// miss (Cached false) it holds none. Verify mode is a miss: the step must
+// run to be compared. It writes no file.
+func Check(ctx context.Context, req *Request) (*Response, error) {
+	b, err := bindStep(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := &Response{Key: b.task.Key()}
+	if req.Verify {
+		return resp, nil
+	}
+	res := b.lookup(ctx, &step.Runner{Store: b.store}, resp)
+	if res == nil {
+		return resp, nil
+	}
+	texts, err := render(ctx, b.store, b.outputs, res, b.lim)
+	if err != nil {
+		return nil, interrupted(ctx, fail(ExitOutputs, "outputs of the hit: %w", err))
+	}
+	resp.Cached, resp.Outputs = true, texts
+	return resp, nil
+}
+
+// Run launches one step: it binds the step to the values passed in, runs
+// it through step.Runner (a cache hit runs nothing) and writes its
+// outputs. A failure is an *Error, or the command's *step.ExitError.
+func Run(ctx context.Context, req *Request) (*Response, error) {
+	stderr := req.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	b, err := bindStep(ctx, req)
+	if err != nil {
+		return nil, err
+	}
 	environ := stepEnviron(req.Environ)
 	ex := &podExecutor{environ: environ}
 	runner := &step.Runner{
-		Store:   store,
+		Store:   b.store,
 		Exec:    ex,
-		Secrets: envSecrets(&spec.Step, environ),
+		Secrets: envSecrets(&req.Spec.Step, environ),
 		Verify:  req.Verify,
 	}
-	resp := &Response{Key: task.Key()}
+	resp := &Response{Key: b.task.Key()}
 	var res *step.Result
 	if !runner.Verify {
-		e, warnings := runner.Lookup(ctx, task, resp.Key)
-		for _, w := range warnings {
+		res = b.lookup(ctx, runner, resp)
+		for _, w := range resp.Warnings {
 			fmt.Fprintf(stderr, "sluice-exec: warning: %s\n", w)
 		}
-		if e != nil {
-			res = &step.Result{Key: resp.Key, Cached: true, Params: e.Params, Artifacts: e.Artifacts}
-			resp.Run = e.Run
-			run := e.Run
+		if res != nil {
+			run := resp.Run
 			if run == "" {
 				run = "unknown"
 			}
@@ -185,13 +249,13 @@ func Run(ctx context.Context, req *Request) (*Response, error) {
 		if ctx.Err() != nil {
 			return nil, interrupted(ctx, nil)
 		}
-		res, err = execute(ctx, req, runner, ex, task, stderr)
+		res, err = execute(ctx, req, runner, ex, b.task, stderr)
 		if err != nil {
 			return nil, err
 		}
 	}
 	resp.Cached = res.Cached
-	texts, err := render(ctx, store, outputs, res, lim)
+	texts, err := render(ctx, b.store, b.outputs, res, b.lim)
 	if err == nil {
 		err = writeOutputs(texts, req.Outs, req.OutDir, strconv.FormatBool(res.Cached))
 	}
