@@ -58,6 +58,13 @@ type Config struct {
 	// sessiontoken, as a mounted Kubernetes Secret does. When empty the
 	// usual sources are tried in order (see the package documentation).
 	CredentialsDir string
+	// Credentials, when set, is the only source of credentials, before
+	// CredentialsDir: it returns the files a credentials directory holds,
+	// by name, as a Kubernetes Secret's data does. A cache plugin reads
+	// the Secret through the API, where a pod would mount it. It is
+	// called again when the credentials it gave are a minute old, so a
+	// rotated Secret takes effect.
+	Credentials func() (map[string][]byte, error)
 	// MaxRetries is how many times a failed request is tried; zero
 	// means minio-go's default (10, with backoff of up to a second).
 	MaxRetries int

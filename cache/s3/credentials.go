@@ -46,14 +46,18 @@ type creds struct {
 // the usual sources in order.
 func newCreds(c Config) (*creds, error) {
 	cr := new(creds)
-	if c.CredentialsDir != "" {
-		p := &dirProvider{dir: c.CredentialsDir}
+	if c.Credentials != nil || c.CredentialsDir != "" {
+		p := &dirProvider{dir: c.CredentialsDir, files: c.Credentials}
+		source := "files in " + c.CredentialsDir
+		if c.Credentials != nil {
+			source = "the credentials given"
+		}
 		// Read now so that a missing or empty file fails the store's
 		// opening, not its first request.
 		if _, err := p.read(); err != nil {
 			return nil, err
 		}
-		cr.Credentials = credentials.New(cr.named("files in "+c.CredentialsDir, p))
+		cr.Credentials = credentials.New(cr.named(source, p))
 		return cr, nil
 	}
 	cr.Credentials = credentials.NewChainCredentials([]credentials.Provider{
@@ -110,9 +114,11 @@ func (p *namedProvider) Retrieve() (credentials.Value, error) {
 }
 
 // dirProvider reads credentials from files in a directory, one value per
-// file, as Kubernetes mounts a Secret.
+// file, as Kubernetes mounts a Secret; or, when files is set, from what it
+// returns, the same files by name.
 type dirProvider struct {
 	dir     string
+	files   func() (map[string][]byte, error)
 	readAt  time.Time
 	nowFunc func() time.Time // for tests; nil means time.Now
 }
@@ -125,8 +131,22 @@ func (p *dirProvider) now() time.Time {
 }
 
 func (p *dirProvider) read() (credentials.Value, error) {
+	readFile := func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(p.dir, name)) }
+	if p.files != nil {
+		files, err := p.files()
+		if err != nil {
+			return credentials.Value{}, fmt.Errorf("read credentials: %w", err)
+		}
+		readFile = func(name string) ([]byte, error) {
+			b, ok := files[name]
+			if !ok {
+				return nil, fmt.Errorf("no %s: %w", name, os.ErrNotExist)
+			}
+			return b, nil
+		}
+	}
 	get := func(name string, required bool) (string, error) {
-		b, err := os.ReadFile(filepath.Join(p.dir, name))
+		b, err := readFile(name)
 		if errors.Is(err, os.ErrNotExist) && !required {
 			return "", nil
 		}
@@ -136,6 +156,9 @@ func (p *dirProvider) read() (credentials.Value, error) {
 		// A Secret made with `echo` or from a file ends in a newline.
 		v := strings.TrimSpace(string(b))
 		if v == "" && required {
+			if p.files != nil {
+				return "", fmt.Errorf("read credentials: %s is empty", name)
+			}
 			return "", fmt.Errorf("read credentials: %s is empty", filepath.Join(p.dir, name))
 		}
 		return v, nil

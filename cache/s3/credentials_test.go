@@ -37,17 +37,32 @@ func TestDirProvider(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			writeFiles(t, dir, tt.files)
-			got, err := (&dirProvider{dir: dir}).Retrieve()
-			if err != nil {
-				t.Fatalf("Retrieve: %v", err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Retrieve mismatch (-want +got):\n%s", diff)
-			}
-		})
+		for source, p := range providers(t, tt.files) {
+			t.Run(tt.name+"/"+source, func(t *testing.T) {
+				got, err := p.Retrieve()
+				if err != nil {
+					t.Fatalf("Retrieve: %v", err)
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("Retrieve mismatch (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// providers returns a provider reading files from a directory, and one
+// reading the same files from Config.Credentials, as a Secret's data.
+func providers(t *testing.T, files map[string]string) map[string]*dirProvider {
+	dir := t.TempDir()
+	writeFiles(t, dir, files)
+	data := map[string][]byte{}
+	for name, content := range files {
+		data[name] = []byte(content)
+	}
+	return map[string]*dirProvider{
+		"dir":  {dir: dir},
+		"func": {files: func() (map[string][]byte, error) { return data, nil }},
 	}
 }
 
@@ -61,13 +76,13 @@ func TestDirProviderInvalid(t *testing.T) {
 		{"empty access key", map[string]string{"accesskey": "\n", "secretkey": "SK"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			writeFiles(t, dir, tt.files)
-			if _, err := newCreds(Config{CredentialsDir: dir}); err == nil {
-				t.Errorf("newCreds with %v: no error", tt.files)
-			}
-		})
+		for source, p := range providers(t, tt.files) {
+			t.Run(tt.name+"/"+source, func(t *testing.T) {
+				if _, err := newCreds(Config{CredentialsDir: p.dir, Credentials: p.files}); err == nil {
+					t.Errorf("newCreds with %v: no error", tt.files)
+				}
+			})
+		}
 	}
 }
 

@@ -52,6 +52,9 @@ type compileOptions struct {
 	launcherImage  string
 	cacheURL       string
 	cacheSecret    string
+	// cachePlugin makes each cacheable step ask the engine's cache plugin
+	// before any pod exists (sluice install ENGINE-plugin).
+	cachePlugin bool
 	// extra holds target-specific flag values, by flag name.
 	extra map[string]*string
 }
@@ -65,6 +68,7 @@ func addCompileFlags(cmd *cobra.Command, o *compileOptions) {
 	f.StringVar(&o.launcherImage, "launcher-image", defaultLauncherImage(), "image holding sluice-exec, copied into every step's pod")
 	f.StringVar(&o.cacheURL, "cache", "", "cache store URL the steps use in the cluster (s3://bucket/prefix?endpoint=…)")
 	f.StringVar(&o.cacheSecret, "cache-secret", "", "Secret with the store's credentials (keys accesskey, secretkey), mounted into every step")
+	f.BoolVar(&o.cachePlugin, "cache-plugin", false, "look each cacheable step up through the engine's cache plugin first, so a hit starts no pod (see 'sluice install --help')")
 	_ = cmd.RegisterFlagCompletionFunc("target", cobra.FixedCompletions(targetNames(), cobra.ShellCompDirectiveNoFileComp))
 	for _, name := range targetNames() {
 		if fl := targets[name].flags; fl != nil {

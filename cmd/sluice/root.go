@@ -20,6 +20,8 @@ var subcommands = []func() *cobra.Command{
 	newLogsCmd,
 	newCacheCmd,
 	newConformanceCmd,
+	newPluginCmd,
+	newInstallCmd,
 	newSchemaCmd,
 	newVersionCmd,
 }
