@@ -183,6 +183,9 @@ func (p *Prober) openStore(ctx context.Context, rawURL string, id storeID) (cach
 	if err != nil {
 		return nil, err
 	}
+	// A probe that waits out minio's ten retries on a store that is down
+	// only delays the step it would let run.
+	c.MaxRetries = 2
 	if id.secret != "" {
 		if p.Secrets == nil {
 			return nil, fmt.Errorf("open cache %s: credentials Secret %s/%s: this plugin cannot read Secrets", c, id.namespace, id.secret)
