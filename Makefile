@@ -9,7 +9,7 @@ IMAGE_ARCH   ?= $(shell $(GO) env GOARCH)## architecture of bin/sluice-exec and 
 IMAGE_FORMAT ?= docker## `make image` output: docker (archive for ctr/docker load) or oci (layout dir)
 
 .DEFAULT_GOAL := help
-.PHONY: help build exec image test lint fuzz bench schema schema-check clean
+.PHONY: help build exec image test lint fuzz bench schema schema-check proto proto-check clean
 
 help: ## show this help
 	@awk 'BEGIN { FS = ":.*## " } \
@@ -67,6 +67,25 @@ schema-check: ## fail if docs/pipeline.schema.json is not what `sluice schema` p
 	  echo "$(SCHEMA) is stale: run 'make schema' and commit the result" >&2; exit 1; \
 	fi; \
 	echo "$(SCHEMA) is up to date"
+
+# The store plugin protocol's Go code, from plugins/store/proto/store.proto:
+# protoc from Debian (protobuf-compiler 3.21) and the Go generators at the
+# versions the checked-in code names, built into bin/tools.
+PROTO_DIR := plugins/store
+PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
+
+proto: ## regenerate plugins/store/proto/*.pb.go (needs protoc: apt-get install protobuf-compiler)
+	@command -v protoc >/dev/null || { echo "protoc not found: apt-get install protobuf-compiler" >&2; exit 1; }
+	GOBIN=$(CURDIR)/bin/tools GOFLAGS= $(GO) install $(PROTOC_GEN_GO)
+	GOBIN=$(CURDIR)/bin/tools GOFLAGS= $(GO) install $(PROTOC_GEN_GO_GRPC)
+	cd $(PROTO_DIR) && PATH=$(CURDIR)/bin/tools:$$PATH protoc \
+	  --go_out=. --go_opt=paths=source_relative \
+	  --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/store.proto
+
+proto-check: proto ## fail if the generated protocol code is not what `make proto` writes
+	@git diff --exit-code -- $(PROTO_DIR)/proto || \
+	  { echo "$(PROTO_DIR)/proto is stale: run 'make proto' and commit the result" >&2; exit 1; }
 
 clean: ## remove build outputs (bin/)
 	rm -rf bin/

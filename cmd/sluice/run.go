@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/report"
 	"github.com/sluice-dev/sluice/internal/step"
 	"github.com/sluice-dev/sluice/ir"
+	_ "github.com/sluice-dev/sluice/plugins/store" // plugin:/// cache URLs: out-of-process stores
 )
 
 type runOptions struct {
