@@ -9,7 +9,7 @@ IMAGE_ARCH   ?= $(shell $(GO) env GOARCH)## architecture of bin/sluice-exec and 
 IMAGE_FORMAT ?= docker## `make image` output: docker (archive for ctr/docker load) or oci (layout dir)
 
 .DEFAULT_GOAL := help
-.PHONY: help build exec image test lint fuzz bench schema schema-check proto proto-check clean
+.PHONY: help build exec plugin-bin image test lint fuzz bench schema schema-check proto proto-check clean
 
 help: ## show this help
 	@awk 'BEGIN { FS = ":.*## " } \
@@ -25,9 +25,19 @@ exec: ## build the in-pod launcher bin/sluice-exec: static, stripped, for IMAGE_
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath \
 	  -ldflags "-s -w -X main.version=$(VERSION)" -o bin/sluice-exec ./cmd/sluice-exec
 
-image: exec ## build the launcher image bin/sluice-exec-image.tar without Docker (ctr images import)
+plugin-bin: ## build the static sluice binary bin/linux/sluice that the cache plugins' image holds
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath \
+	  -ldflags "-s -w -X main.version=$(VERSION)" -o bin/linux/sluice ./cmd/sluice
+
+CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt## CA bundle put into the cache plugins' image
+
+image: exec plugin-bin ## build the launcher's and the cache plugins' images, bin/sluice-exec-image.tar and bin/sluice-image.tar, without Docker
 	GOOS= GOARCH= $(GO) run ./cmd/sluice-image --binary bin/sluice-exec --arch $(IMAGE_ARCH) \
 	  --version $(VERSION) --format $(IMAGE_FORMAT)
+	GOOS= GOARCH= $(GO) run ./cmd/sluice-image --binary bin/linux/sluice --path /usr/bin/sluice \
+	  --ca-certs $(CA_CERTS) --ref ghcr.io/sluice-dev/sluice:$(VERSION) --arch $(IMAGE_ARCH) \
+	  --version $(VERSION) --format $(IMAGE_FORMAT) \
+	  --output bin/sluice-image$(if $(filter docker,$(IMAGE_FORMAT)),.tar)
 
 test: ## run all tests with the race detector (the README's test command)
 	$(GO) test -race -count=1 ./...

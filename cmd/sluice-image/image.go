@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -23,12 +24,31 @@ import (
 // init container relies on it.
 const BinaryPath = "/sluice-exec"
 
-// Image describes the launcher image to build.
+// CACertsPath is where an image's CA certificates go, where Go's
+// crypto/x509 looks first on Linux.
+const CACertsPath = "/etc/ssl/certs/ca-certificates.crt"
+
+// Image describes an image to build: one binary, its entrypoint, and
+// optionally CA certificates (the cache plugins' image talks to S3 over
+// TLS; the launcher runs inside the step's own image and needs none).
 type Image struct {
-	Binary  []byte
+	Binary []byte
+	// Path is where the binary goes; empty means BinaryPath.
+	Path string
+	// Title names the image in its labels; empty means the binary's name.
+	Title string
+	// CACerts, when set, is the PEM bundle written to CACertsPath.
+	CACerts []byte
 	Arch    string // GOARCH
 	Version string
 	Created time.Time
+}
+
+func (im *Image) path() string {
+	if im.Path == "" {
+		return BinaryPath
+	}
+	return im.Path
 }
 
 // machines maps GOARCH to the ELF machine its binaries have.
@@ -66,7 +86,11 @@ func checkBinary(bin []byte, arch string) error {
 
 // Build returns the image: one layer holding the binary at BinaryPath.
 func (im *Image) Build() (v1.Image, error) {
-	layerTar, err := binaryTar(im.Binary)
+	files := []file{{im.path(), 0o755, im.Binary}}
+	if im.CACerts != nil {
+		files = append(files, file{CACertsPath, 0o644, im.CACerts})
+	}
+	layerTar, err := layerTar(files)
 	if err != nil {
 		return nil, err
 	}
@@ -90,30 +114,54 @@ func (im *Image) Build() (v1.Image, error) {
 	cfg.OS = "linux"
 	cfg.Architecture = im.Arch
 	cfg.Created = v1.Time{Time: im.Created.UTC()}
-	cfg.Config.Entrypoint = []string{BinaryPath}
+	cfg.Config.Entrypoint = []string{im.path()}
+	title := im.Title
+	if title == "" {
+		title = filepath.Base(im.path())
+	}
 	cfg.Config.Labels = map[string]string{
-		"org.opencontainers.image.title":   "sluice-exec",
+		"org.opencontainers.image.title":   title,
 		"org.opencontainers.image.version": im.Version,
 		"org.opencontainers.image.source":  "https://github.com/sluice-dev/sluice",
 	}
 	return mutate.ConfigFile(img, cfg)
 }
 
-// binaryTar is the layer: the binary alone, with nothing in its header that
-// depends on the machine that built it.
-func binaryTar(bin []byte) ([]byte, error) {
+// file is one regular file of a layer.
+type file struct {
+	path string
+	mode int64
+	data []byte
+}
+
+// layerTar is the layer: the files and the directories above them, with
+// nothing in their headers that depends on the machine that built it.
+func layerTar(files []file) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	err := tw.WriteHeader(&tar.Header{
-		Typeflag: tar.TypeReg,
-		Name:     BinaryPath[1:],
-		Mode:     0o755,
-		Size:     int64(len(bin)),
-		ModTime:  time.Unix(0, 0),
-		Format:   tar.FormatUSTAR,
-	})
-	if err == nil {
-		_, err = tw.Write(bin)
+	header := func(typ byte, name string, mode, size int64) error {
+		return tw.WriteHeader(&tar.Header{
+			Typeflag: typ, Name: name, Mode: mode, Size: size,
+			ModTime: time.Unix(0, 0), Format: tar.FormatUSTAR,
+		})
+	}
+	dirs := map[string]bool{}
+	var err error
+	for _, f := range files {
+		name := strings.TrimPrefix(f.path, "/")
+		parts := strings.Split(name, "/")
+		for i := 1; i < len(parts) && err == nil; i++ {
+			if d := strings.Join(parts[:i], "/") + "/"; !dirs[d] {
+				dirs[d] = true
+				err = header(tar.TypeDir, d, 0o755, 0)
+			}
+		}
+		if err == nil {
+			err = header(tar.TypeReg, name, f.mode, int64(len(f.data)))
+		}
+		if err == nil {
+			_, err = tw.Write(f.data)
+		}
 	}
 	if err == nil {
 		err = tw.Close()

@@ -224,3 +224,58 @@ func TestCheckBinaryRejectsDynamic(t *testing.T) {
 		t.Error("a dynamically linked binary passed")
 	}
 }
+
+// The cache plugins' image: the binary elsewhere, with CA certificates
+// (and the directories above both), labelled with its own title.
+func TestPluginImage(t *testing.T) {
+	_, bin := launcher(t)
+	pem := []byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+	img, err := (&Image{Binary: bin, Path: "/usr/bin/sluice", CACerts: pem, Arch: runtime.GOARCH, Version: "v9.9.9"}).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("layers: %d, %v; want 1", len(layers), err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	got := map[string]string{}
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(tr)
+		got[hdr.Name] = fmt.Sprintf("%c %o %d", hdr.Typeflag, hdr.Mode, len(data))
+	}
+	want := map[string]string{
+		"usr/":                              "5 755 0",
+		"usr/bin/":                          "5 755 0",
+		"usr/bin/sluice":                    fmt.Sprintf("0 755 %d", len(bin)),
+		"etc/":                              "5 755 0",
+		"etc/ssl/":                          "5 755 0",
+		"etc/ssl/certs/":                    "5 755 0",
+		"etc/ssl/certs/ca-certificates.crt": fmt.Sprintf("0 644 %d", len(pem)),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("layer (-want +got):\n%s", diff)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"/usr/bin/sluice"}, cfg.Config.Entrypoint); diff != "" {
+		t.Errorf("entrypoint (-want +got):\n%s", diff)
+	}
+	if title := cfg.Config.Labels["org.opencontainers.image.title"]; title != "sluice" {
+		t.Errorf("title %q, want sluice", title)
+	}
+}

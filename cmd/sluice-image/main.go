@@ -20,6 +20,7 @@ const DefaultRepo = "ghcr.io/sluice-dev/sluice-exec"
 
 type options struct {
 	binary, arch, version, ref, format, output string
+	path, title, caCerts                       string
 	created                                    time.Time
 }
 
@@ -54,7 +55,13 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--ref: %w", err)}
 	}
-	img, err := (&Image{Binary: bin, Arch: o.arch, Version: o.version, Created: o.created}).Build()
+	im := &Image{Binary: bin, Path: o.path, Title: o.title, Arch: o.arch, Version: o.version, Created: o.created}
+	if o.caCerts != "" {
+		if im.CACerts, err = os.ReadFile(o.caCerts); err != nil {
+			return fmt.Errorf("--ca-certs: %w", err)
+		}
+	}
+	img, err := im.Build()
 	if err != nil {
 		return err
 	}
@@ -85,10 +92,13 @@ func parse(args []string, stdout io.Writer) (*options, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fs.StringVar(&o.binary, "binary", "bin/sluice-exec", "the static sluice-exec `FILE` to put into the image")
+	fs.StringVar(&o.binary, "binary", "bin/sluice-exec", "the static `FILE` to put into the image (sluice-exec, or sluice for the plugins' image)")
 	fs.StringVar(&o.arch, "arch", arch, "the image's architecture, as GOARCH")
 	fs.StringVar(&o.version, "version", "dev", "the launcher's version, the default tag")
 	fs.StringVar(&o.ref, "ref", "", "the image `REF` (default "+DefaultRepo+":VERSION)")
+	fs.StringVar(&o.path, "path", BinaryPath, "where the binary goes in the image, its entrypoint")
+	fs.StringVar(&o.title, "title", "", "the image's title label (default: the binary's name)")
+	fs.StringVar(&o.caCerts, "ca-certs", "", "PEM `FILE` of CA certificates to put at "+CACertsPath)
 	fs.StringVar(&o.format, "format", "docker", "output format: "+strings.Join(names, " or "))
 	fs.StringVar(&o.output, "output", "", "where to write (default bin/sluice-exec-image.tar, or bin/sluice-exec-image for oci)")
 	if err := fs.Parse(args); err != nil {
