@@ -78,6 +78,12 @@ func caseOptions(t *testing.T, c *plantest.Case) tekton.Options {
 			opts.Cache = v
 		case "cacheSecret":
 			opts.CacheSecret = v
+		case "cachePlugin":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.CachePlugin = b
 		case "maxMatrix":
 			n, err := strconv.Atoi(v)
 			if err != nil {

@@ -32,13 +32,22 @@ func (c *compiler) objects() (*Objects, error) {
 			if err != nil {
 				return nil, fmt.Errorf("task %s: %w", u.name, err)
 			}
+			var ref *v1.TaskRef
 			if c.opts.Emit == EmitPipeline {
 				t := tasks.task(u, ts, meta)
 				if t.new {
 					out.Tasks = append(out.Tasks, t.task)
 				}
-				pt.TaskRef = &v1.TaskRef{Name: t.task.Name, Kind: v1.NamespacedTaskKind}
-			} else {
+				ref = &v1.TaskRef{Name: t.task.Name, Kind: v1.NamespacedTaskKind}
+			}
+			switch {
+			case c.cached(u):
+				if pt.TaskSpec, err = c.cachedStep(u, ts, ref); err != nil {
+					return nil, fmt.Errorf("task %s: %w", u.name, err)
+				}
+			case ref != nil:
+				pt.TaskRef = ref
+			default:
 				pt.TaskSpec = &v1.EmbeddedTask{TaskSpec: ts}
 			}
 			pts = append(pts, pt)
@@ -60,8 +69,8 @@ func (c *compiler) objects() (*Objects, error) {
 	run.Spec.TaskRunTemplate.ServiceAccountName = c.opts.ServiceAccount
 	run.Spec.TaskRunTemplate.PodTemplate = c.runTemplate()
 	for _, u := range append(append([]*unit(nil), c.units...), c.finals...) {
-		if u.cond || u.noop {
-			continue
+		if u.cond || u.noop || c.cached(u) {
+			continue // a CachedStep carries its own pod template
 		}
 		sel, tol := podTemplate(u.node.Step)
 		if len(sel) == 0 && len(tol) == 0 {

@@ -16,31 +16,43 @@ import (
 )
 
 // checkCompiles is the property: a valid pipeline compiles, in both
-// forms, to objects that Tekton's own validation accepts, or is refused
-// with field errors that each say what Tekton cannot express
-// (ErrUnsupported) or which of its limits it exceeds (ErrLimit). It
+// forms, with and without the cache plugin, to objects that Tekton's own
+// validation accepts, or is refused with field errors that each say what
+// Tekton cannot express (ErrUnsupported) or which of its limits it
+// exceeds (ErrLimit). With the plugin it compiles exactly when it does
+// without, to the same objects but for the CachedSteps (checkPlugin). It
 // reports whether the pipeline compiled.
 func checkCompiles(t *testing.T, p *ir.Pipeline, params map[string]ir.Value) bool {
 	t.Helper()
 	ok := true
 	for _, emit := range []tekton.Emit{tekton.EmitPipelineRun, tekton.EmitPipeline} {
-		opts := testOptions
-		opts.Emit = emit
-		objs, err := tekton.Compile(p, params, opts)
-		if err != nil {
-			fes := ir.Errors(err)
-			if len(fes) == 0 {
-				t.Fatalf("Compile: %v: not a list of field errors", err)
+		var without *tekton.Objects
+		for _, plugin := range []bool{false, true} {
+			opts := testOptions
+			opts.Emit, opts.CachePlugin = emit, plugin
+			objs, err := tekton.Compile(p, params, opts)
+			if plugin && (err == nil) != (without != nil) {
+				t.Fatalf("%s: compiles with the cache plugin: %v; without: %v", emit, err == nil, without != nil)
 			}
-			for _, fe := range fes {
-				if !errors.Is(fe, tekton.ErrUnsupported) && !errors.Is(fe, tekton.ErrLimit) {
-					t.Fatalf("Compile: %v: neither unsupported nor a limit", fe)
+			if err != nil {
+				fes := ir.Errors(err)
+				if len(fes) == 0 {
+					t.Fatalf("Compile: %v: not a list of field errors", err)
 				}
+				for _, fe := range fes {
+					if !errors.Is(fe, tekton.ErrUnsupported) && !errors.Is(fe, tekton.ErrLimit) {
+						t.Fatalf("Compile: %v: neither unsupported nor a limit", fe)
+					}
+				}
+				ok = false
+				continue
 			}
-			ok = false
-			continue
+			mustValidate(t, objs)
+			if plugin {
+				checkPlugin(t, without, objs)
+			}
+			without = objs
 		}
-		mustValidate(t, objs)
 	}
 	return ok
 }

@@ -48,6 +48,13 @@ type Options struct {
 	// MaxMatrix bounds the iterations of one loop, as the cluster's
 	// default-max-matrix-combinations-count does; DefaultMaxMatrix when 0.
 	MaxMatrix int
+	// CachePlugin makes each cacheable step a CachedStep custom task
+	// (plugins/tekton/cachedstep), which Sluice's controller completes
+	// from the cache without a pod, or runs as a TaskRun on a miss. The
+	// controller must be installed (sluice install tekton-plugin). It
+	// needs Cache: the CachedStep carries the store to the controller and
+	// to the step's pod.
+	CachePlugin bool
 }
 
 // Objects are the compiled objects.
@@ -93,6 +100,11 @@ func (o *Options) check() error {
 		if strings.Contains(f.v, "$(") {
 			bad = append(bad, fmt.Sprintf("the %s %q holds \"$(\", which Tekton would substitute", f.name, f.v))
 		}
+	}
+	if o.CachePlugin && o.Cache == "" {
+		// A PipelineRun's pod templates never reach a CustomRun's TaskRun,
+		// so SLUICE_CACHE cannot be set in one instead.
+		bad = append(bad, "the cache plugin needs the store's URL (--cache)")
 	}
 	if o.MaxMatrix < 0 {
 		bad = append(bad, "the bound on matrix combinations must not be negative")

@@ -39,6 +39,7 @@ func compileTekton(p *ir.Pipeline, params map[string]ir.Value, o *compileOptions
 		LauncherImage:  o.launcherImage,
 		Cache:          o.cacheURL,
 		CacheSecret:    o.cacheSecret,
+		CachePlugin:    o.cachePlugin,
 	}
 	if e := o.extra[flagEmit]; e != nil {
 		opts.Emit = tekton.Emit(*e)

@@ -1,0 +1,182 @@
+package tekton_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/sluice-dev/sluice/adapters/tekton"
+	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/internal/plan"
+	"github.com/sluice-dev/sluice/ir"
+	"github.com/sluice-dev/sluice/plugins/tekton/cachedstep"
+)
+
+// checkPlugin: with the cache plugin, a pipeline compiles to the objects
+// it compiles to without, except that the task of each cacheable command
+// step (cache not disabled, not a loop over one step) runs a CachedStep,
+// which carries exactly what its TaskRun would have had: the same Task
+// (embedded, or the same reference), the pod template Tekton would have
+// given the TaskRun (PipelineRun.GetTaskRunSpec: the run's template with
+// the task's taskRunSpecs merged in) and the credentials Secret. The
+// pipeline task's own fields (params, when, runAfter, retries, timeout)
+// do not change, so its consumers read its results as before.
+func checkPlugin(t *testing.T, without, with *tekton.Objects) {
+	t.Helper()
+	if diff := cmp.Diff(without.Tasks, with.Tasks); diff != "" {
+		t.Fatalf("the Tasks differ with the plugin (-without +with):\n%s", diff)
+	}
+	pipeline := func(o *tekton.Objects) *v1.PipelineSpec {
+		if o.Pipeline != nil {
+			return &o.Pipeline.Spec
+		}
+		return o.PipelineRun.Spec.PipelineSpec
+	}
+	tasks := func(o *tekton.Objects) []v1.PipelineTask {
+		return append(append([]v1.PipelineTask(nil), pipeline(o).Tasks...), pipeline(o).Finally...)
+	}
+	wo, wi := tasks(without), tasks(with)
+	if len(wo) != len(wi) {
+		t.Fatalf("%d pipeline tasks with the plugin, %d without", len(wi), len(wo))
+	}
+	cached := map[string]bool{}
+	for i := range wo {
+		before, after := wo[i], wi[i]
+		cs, err := cachedstep.OfPipelineTask(&after)
+		if err != nil {
+			t.Fatalf("task %s: %v", after.Name, err)
+		}
+		if cs == nil {
+			if cacheable(t, without, &before) {
+				t.Errorf("task %s: a cacheable step without a CachedStep", before.Name)
+			}
+			if diff := cmp.Diff(before, after); diff != "" {
+				t.Errorf("task %s differs with the plugin (-without +with):\n%s", before.Name, diff)
+			}
+			continue
+		}
+		cached[after.Name] = true
+		if !cacheable(t, without, &before) {
+			t.Errorf("task %s: a CachedStep for a step that is not cacheable", before.Name)
+		}
+		if before.TaskRef != nil {
+			if diff := cmp.Diff(before.TaskRef, cs.TaskRef); diff != "" {
+				t.Errorf("task %s: the CachedStep's Task (-without +with):\n%s", before.Name, diff)
+			}
+		} else if diff := cmp.Diff(&before.TaskSpec.TaskSpec, cs.TaskSpec); diff != "" {
+			t.Errorf("task %s: the CachedStep's Task (-without +with):\n%s", before.Name, diff)
+		}
+		want := without.PipelineRun.GetTaskRunSpec(before.Name).PodTemplate
+		if diff := cmp.Diff(want, cs.PodTemplate, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("task %s: the CachedStep's pod template (-TaskRun's +CachedStep's):\n%s", before.Name, diff)
+		}
+		if cs.CacheSecret != testOptions.CacheSecret {
+			t.Errorf("task %s: cacheSecret %q, want %q", before.Name, cs.CacheSecret, testOptions.CacheSecret)
+		}
+		after.TaskSpec, after.TaskRef = before.TaskSpec, before.TaskRef
+		if diff := cmp.Diff(before, after); diff != "" {
+			t.Errorf("task %s: the pipeline task differs with the plugin (-without +with):\n%s", before.Name, diff)
+		}
+	}
+	// The PipelineRun: its taskRunSpecs leave out the CachedSteps, which
+	// carry their own placement.
+	pr := without.PipelineRun.DeepCopy()
+	var specs []v1.PipelineTaskRunSpec
+	for _, s := range pr.Spec.TaskRunSpecs {
+		if !cached[s.PipelineTaskName] {
+			specs = append(specs, s)
+		}
+	}
+	pr.Spec.TaskRunSpecs = specs
+	pr.Spec.PipelineSpec = nil
+	got := with.PipelineRun.DeepCopy()
+	got.Spec.PipelineSpec = nil
+	if diff := cmp.Diff(pr, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("the PipelineRun with the plugin (-want +got):\n%s", diff)
+	}
+}
+
+// cacheable reports whether a pipeline task compiled without the plugin
+// runs a command step whose cache is on, once (not a matrix).
+func cacheable(t *testing.T, o *tekton.Objects, pt *v1.PipelineTask) bool {
+	t.Helper()
+	if pt.Matrix != nil {
+		return false
+	}
+	ts := taskSpecOf(t, o, pt)
+	for _, s := range ts.Steps {
+		if len(s.Command) == 1 && s.Command[0] == plan.Launcher && len(s.Args) > 0 && s.Args[0] == "run" {
+			for _, a := range s.Args {
+				if b64, ok := strings.CutPrefix(a, "--spec-b64="); ok {
+					spec, err := launch.Decode(b64)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return spec.Step.Cache.IsEnabled()
+				}
+			}
+		}
+	}
+	return false
+}
+
+func taskSpecOf(t *testing.T, o *tekton.Objects, pt *v1.PipelineTask) *v1.TaskSpec {
+	t.Helper()
+	if pt.TaskSpec != nil {
+		return &pt.TaskSpec.TaskSpec
+	}
+	for _, task := range o.Tasks {
+		if task.Name == pt.TaskRef.Name {
+			return &task.Spec
+		}
+	}
+	t.Fatalf("task %s: no Task %s", pt.Name, pt.TaskRef.Name)
+	return nil
+}
+
+// TestPluginOptions: the cache plugin needs the store's URL, which a
+// CachedStep carries to the controller and to its pod.
+func TestPluginOptions(t *testing.T) {
+	p, params := compileInput(t)
+	for _, tc := range []struct {
+		name  string
+		cache string
+		err   error
+	}{
+		{"with a store", testOptions.Cache, nil},
+		{"without", "", tekton.ErrOptions},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := testOptions
+			opts.CachePlugin, opts.Cache = true, tc.cache
+			_, err := tekton.Compile(p, params, opts)
+			if !errors.Is(err, tc.err) {
+				t.Errorf("Compile: %v, want %v", err, tc.err)
+			}
+		})
+	}
+}
+
+func compileInput(t *testing.T) (*ir.Pipeline, map[string]ir.Value) {
+	t.Helper()
+	src := `apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: one}
+spec:
+  steps:
+    - {name: s, image: busybox, command: [echo]}
+`
+	p, err := ir.Parse("p.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, err := p.ResolveParams(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, params
+}
