@@ -4,17 +4,28 @@ import (
 	"context"
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/sluice-dev/sluice/adapters/argo"
 	"github.com/sluice-dev/sluice/internal/report"
 )
 
-// Argo runs cases as Argo Workflows on a cluster.
+// Argo runs cases as Argo Workflows on a cluster; with Plugin, each
+// cacheable step asks Sluice's executor plugin before any pod exists.
 type Argo struct {
 	Cluster
 	Client *argo.Client
+	Plugin bool
 }
 
-func (a *Argo) Name() string { return "argo" }
+func (a *Argo) Name() string {
+	if a.Plugin {
+		return "argo-plugin"
+	}
+	return "argo"
+}
+
+func (a *Argo) ZeroPodHits() bool { return a.Plugin }
 
 func (a *Argo) Store(ctx context.Context, c *Case) (string, Values, error) {
 	return a.store(ctx, c, a.Name())
@@ -26,6 +37,7 @@ func (a *Argo) Run(ctx context.Context, c *Case, store string) (*report.Summary,
 		LauncherImage: a.LauncherImage,
 		CacheURL:      store,
 		CacheSecret:   a.CacheSecret,
+		CachePlugin:   a.Plugin,
 	})
 	if err != nil {
 		return nil, err
@@ -44,7 +56,32 @@ func (a *Argo) Run(ctx context.Context, c *Case, store string) (*report.Summary,
 	return argo.Summarize(c.Pipeline, final), nil
 }
 
-// Pods counts the pods of a run's Workflow.
-func (a *Argo) Pods(ctx context.Context, s *report.Summary) (int, error) {
-	return countPods(ctx, a.Client.Kube, a.Client.Namespace, "workflows.argoproj.io/workflow="+s.Run)
+// Pods counts the pods of a run's Workflow, from the API, and those of
+// its Cached steps: a pod belongs to the step whose node it ran (its
+// node-id annotation).
+func (a *Argo) Pods(ctx context.Context, c *Case, s *report.Summary) (Pods, error) {
+	wf, err := a.Client.Get(ctx, s.Run)
+	if err != nil {
+		return Pods{}, err
+	}
+	stepOf := map[string]string{} // node ID → step
+	for _, st := range argo.Steps(c.Pipeline.Graph(), wf) {
+		for _, id := range st.Pods {
+			stepOf[id] = st.Name
+		}
+	}
+	list, err := a.Client.Kube.CoreV1().Pods(a.Client.Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: "workflows.argoproj.io/workflow=" + s.Run,
+	})
+	if err != nil {
+		return Pods{}, err
+	}
+	var n Pods
+	for _, p := range list.Items {
+		n.All++
+		if st := s.Step(stepOf[p.Annotations["workflows.argoproj.io/node-id"]]); st != nil && st.State == report.Cached {
+			n.Cached++
+		}
+	}
+	return n, nil
 }

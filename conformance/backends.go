@@ -16,7 +16,7 @@ import (
 )
 
 // BackendNames are the backends New makes.
-var BackendNames = []string{"local", "argo", "tekton"}
+var BackendNames = []string{"local", "argo", "tekton", "argo-plugin", "tekton-plugin"}
 
 // Options are what New needs to make backends.
 type Options struct {
@@ -42,15 +42,15 @@ func New(names []string, o Options) ([]Backend, error) {
 		switch name {
 		case "local":
 			b = &Local{Dir: o.Dir}
-		case "argo":
+		case "argo", "argo-plugin":
 			var c *argo.Client
 			if c, err = connect(o.Kube, argo.NewClient); err == nil {
-				b = &Argo{Cluster: o.Cluster, Client: c}
+				b = &Argo{Cluster: o.Cluster, Client: c, Plugin: name == "argo-plugin"}
 			}
-		case "tekton":
+		case "tekton", "tekton-plugin":
 			var c *tekton.Client
 			if c, err = connect(o.Kube, tekton.NewClient); err == nil {
-				b = &Tekton{Cluster: o.Cluster, Client: c}
+				b = &Tekton{Cluster: o.Cluster, Client: c, Plugin: name == "tekton-plugin"}
 			}
 		default:
 			return nil, fmt.Errorf("no backend %q: want one of %s", name, strings.Join(BackendNames, ", "))

@@ -88,14 +88,66 @@ func TestMarkdown(t *testing.T) {
 	m := &Matrix{Backends: []string{"local", "argo"}, Cases: []string{"a", "b"}, Cells: map[[2]string]*Cell{
 		{"a", "local"}: {Pass: true},
 		{"b", "local"}: {Failures: []string{"x: Failed, want Succeeded"}},
-		{"a", "argo"}:  {Pass: true, Pods: []int{3, 2}, Cached: 2},
-		{"b", "argo"}:  {Pass: true, Pods: []int{1, 1}, Cached: 1},
+		{"a", "argo"}:  {Pass: true, Pods: []Pods{{All: 3}, {All: 2, Cached: 2}}, Cached: 2, HitTimes: []time.Duration{2 * time.Second, 4 * time.Second}},
+		{"b", "argo"}:  {Pass: true, Pods: []Pods{{All: 1}, {All: 1, Cached: 1}}, Cached: 1, HitTimes: []time.Duration{3 * time.Second}},
 	}}
 	var b strings.Builder
 	m.Markdown(&b)
-	for _, want := range []string{"| b | ❌ (1) | ✅ |", "1. b on local: x: Failed, want Succeeded", "| a | 3 → 2 (2 cached) |", "| **all** | 4 → 3 |"} {
+	for _, want := range []string{
+		"| b | ❌ (1) | ✅ |",
+		"1. b on local: x: Failed, want Succeeded",
+		"| a | 3 → 2 (2 cached: 2 pods) |",
+		"| **all** | **4 → 3 (3 cached: 3 pods)** |",
+		"| argo | 3 | 3s | 4s | 4s |",
+	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// podsBackend is the local runner posing as a cluster whose cache hits
+// start pods anyway.
+type podsBackend struct {
+	*Local
+	zero bool
+}
+
+func (p *podsBackend) Pods(_ context.Context, _ *Case, s *report.Summary) (Pods, error) {
+	n := Pods{All: len(s.Steps)}
+	for _, st := range s.Steps {
+		if st.State == report.Cached {
+			n.Cached++
+		}
+	}
+	return n, nil
+}
+
+func (p *podsBackend) ZeroPodHits() bool { return p.zero }
+
+// On a backend that promises zero-pod hits, a pod of a Cached step fails
+// the cell; elsewhere it is only counted.
+func TestZeroPodHits(t *testing.T) {
+	cases, err := Load(Cases())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params *Case
+	for _, c := range cases {
+		if c.Name == "params" {
+			params = c
+		}
+	}
+	for _, zero := range []bool{false, true} {
+		cell := playOne(context.Background(), params, &podsBackend{Local: &Local{Dir: t.TempDir()}, zero: zero})
+		if len(cell.Pods) != 2 || cell.Pods[1].Cached != cell.Cached || cell.Cached == 0 {
+			t.Fatalf("zero=%v: pods %+v, cached %d", zero, cell.Pods, cell.Cached)
+		}
+		if cell.Pass == zero {
+			t.Errorf("zero=%v: pass %v, failures %q", zero, cell.Pass, cell.Failures)
+		}
+		if zero && !strings.Contains(strings.Join(cell.Failures, ";"), "Cached steps started") {
+			t.Errorf("failures %q do not say that Cached steps started pods", cell.Failures)
 		}
 	}
 }

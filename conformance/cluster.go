@@ -8,9 +8,6 @@ import (
 	"path"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-
 	"github.com/sluice-dev/sluice/cache"
 	_ "github.com/sluice-dev/sluice/cache/s3" // the s3:// store of the clusters' runs
 	"github.com/sluice-dev/sluice/internal/launch"
@@ -58,15 +55,6 @@ func (c *Cluster) store(ctx context.Context, cs *Case, backend string) (string, 
 		}
 		return launch.GetValue(ctx, s, text)
 	}, nil
-}
-
-// countPods counts the pods of ns that selector selects.
-func countPods(ctx context.Context, k kubernetes.Interface, ns, selector string) (int, error) {
-	pods, err := k.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return 0, err
-	}
-	return len(pods.Items), nil
 }
 
 func (c *Cluster) timeout() time.Duration {

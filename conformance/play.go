@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -29,7 +30,21 @@ type Backend interface {
 // PodCounter is a backend whose runs start pods: how many a run started,
 // counted from the cluster's API.
 type PodCounter interface {
-	Pods(ctx context.Context, s *report.Summary) (int, error)
+	Pods(ctx context.Context, c *Case, s *report.Summary) (Pods, error)
+}
+
+// Pods are the pods one run started, counted from the cluster's API.
+type Pods struct {
+	All int
+	// Cached are the pods of the steps the run reports Cached: what a
+	// cache hit still costs on the backend.
+	Cached int
+}
+
+// ZeroPodHits is a backend on which a cache hit starts no pod (the
+// engines' cache plugins): a pod of a Cached step is a failure there.
+type ZeroPodHits interface {
+	ZeroPodHits() bool
 }
 
 // Cell is one case on one backend.
@@ -39,8 +54,11 @@ type Cell struct {
 	// Pods, on a backend that starts pods, are how many each run started:
 	// the first, and the second whose steps all came from the cache
 	// (Cached counts how many).
-	Pods   []int
+	Pods   []Pods
 	Cached int
+	// HitTimes are, for each Cached step of the second run, the time from
+	// the step's being ready to its being done, by the engine's clock.
+	HitTimes []time.Duration
 	// Failures says why it did not pass, one difference each.
 	Failures []string
 	// Took is the time of both runs.
@@ -118,16 +136,20 @@ func playOne(ctx context.Context, c *Case, b Backend) *Cell {
 	for _, st := range second.Steps {
 		if st.State == report.Cached {
 			cell.Cached++
+			cell.HitTimes = append(cell.HitTimes, st.Duration())
 		}
 	}
 	if pc, ok := b.(PodCounter); ok {
 		for _, s := range []*report.Summary{first, second} {
-			n, err := pc.Pods(ctx, s)
+			n, err := pc.Pods(ctx, c, s)
 			if err != nil {
 				cell.Failures = append(cell.Failures, "count pods: "+err.Error())
 				break
 			}
 			cell.Pods = append(cell.Pods, n)
+		}
+		if z, ok := b.(ZeroPodHits); ok && z.ZeroPodHits() && len(cell.Pods) == 2 && cell.Pods[1].Cached > 0 {
+			cell.Failures = append(cell.Failures, fmt.Sprintf("rerun: its %d Cached steps started %d pods, want none", cell.Cached, cell.Pods[1].Cached))
 		}
 	}
 	return cell
@@ -180,8 +202,9 @@ func (m *Matrix) Markdown(w io.Writer) {
 }
 
 // podsMarkdown renders the pods each run started, on the backends that
-// start pods: the second run's steps all come from the cache, so its
-// pods are what a cache hit costs there.
+// start pods: the second run's steps all come from the cache, so the pods
+// of its Cached steps are what a cache hit costs there; and how long a
+// hit took, from the step's being ready to its being done.
 func (m *Matrix) podsMarkdown(w io.Writer) {
 	var counted []string
 	for _, b := range m.Backends {
@@ -195,9 +218,9 @@ func (m *Matrix) podsMarkdown(w io.Writer) {
 	if len(counted) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nPods started by the first run → by the second, whose steps came from the cache (Cached steps in parentheses; each still starts its pod, to be removed by the executor plugins of issue 8; the rest are condition pods and steps that fail again):\n\n")
+	fmt.Fprintf(w, "\nPods started by the first run → by the second, counted from the API; in parentheses the second run's Cached steps and the pods they started (the other pods are condition pods, Argo's agent pod with the cache plugin, and steps that fail again):\n\n")
 	fmt.Fprintf(w, "| case | %s |\n|---|%s\n", strings.Join(counted, " | "), strings.Repeat("---|", len(counted)))
-	total := make([][2]int, len(counted))
+	total := make([][4]int, len(counted))
 	for _, c := range m.Cases {
 		row := []string{c}
 		for i, b := range counted {
@@ -206,17 +229,36 @@ func (m *Matrix) podsMarkdown(w io.Writer) {
 				row = append(row, "—")
 				continue
 			}
-			row = append(row, fmt.Sprintf("%d → %d (%d cached)", cell.Pods[0], cell.Pods[1], cell.Cached))
-			total[i][0] += cell.Pods[0]
-			total[i][1] += cell.Pods[1]
+			row = append(row, fmt.Sprintf("%d → %d (%d cached: %d pods)", cell.Pods[0].All, cell.Pods[1].All, cell.Cached, cell.Pods[1].Cached))
+			total[i][0] += cell.Pods[0].All
+			total[i][1] += cell.Pods[1].All
+			total[i][2] += cell.Cached
+			total[i][3] += cell.Pods[1].Cached
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 	}
 	row := []string{"**all**"}
 	for _, t := range total {
-		row = append(row, fmt.Sprintf("%d → %d", t[0], t[1]))
+		row = append(row, fmt.Sprintf("**%d → %d (%d cached: %d pods)**", t[0], t[1], t[2], t[3]))
 	}
 	fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+
+	fmt.Fprintf(w, "\nA cache hit, from the step's being ready to its being done (the engine's timestamps, whole seconds), over the second runs' Cached steps:\n\n")
+	fmt.Fprintf(w, "| backend | hits | median | p90 | max |\n|---|---|---|---|---|\n")
+	for _, b := range counted {
+		var all []time.Duration
+		for _, c := range m.Cases {
+			if cell := m.Cells[[2]string{c, b}]; cell != nil {
+				all = append(all, cell.HitTimes...)
+			}
+		}
+		if len(all) == 0 {
+			continue
+		}
+		slices.Sort(all)
+		q := func(f float64) time.Duration { return all[int(f*float64(len(all)-1)+0.5)] }
+		fmt.Fprintf(w, "| %s | %d | %v | %v | %v |\n", b, len(all), q(0.5), q(0.9), all[len(all)-1])
+	}
 }
 
 // Text renders the matrix as aligned columns, with the reasons for red

@@ -4,17 +4,29 @@ import (
 	"context"
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/sluice-dev/sluice/adapters/tekton"
 	"github.com/sluice-dev/sluice/internal/report"
 )
 
-// Tekton runs cases as Tekton PipelineRuns on a cluster.
+// Tekton runs cases as Tekton PipelineRuns on a cluster; with Plugin,
+// each cacheable step is a CachedStep custom task that Sluice's
+// controller completes from the cache or runs as a TaskRun.
 type Tekton struct {
 	Cluster
 	Client *tekton.Client
+	Plugin bool
 }
 
-func (t *Tekton) Name() string { return "tekton" }
+func (t *Tekton) Name() string {
+	if t.Plugin {
+		return "tekton-plugin"
+	}
+	return "tekton"
+}
+
+func (t *Tekton) ZeroPodHits() bool { return t.Plugin }
 
 func (t *Tekton) Store(ctx context.Context, c *Case) (string, Values, error) {
 	return t.store(ctx, c, t.Name())
@@ -26,6 +38,7 @@ func (t *Tekton) Run(ctx context.Context, c *Case, store string) (*report.Summar
 		LauncherImage: t.LauncherImage,
 		Cache:         store,
 		CacheSecret:   t.CacheSecret,
+		CachePlugin:   t.Plugin,
 	})
 	if err != nil {
 		return nil, err
@@ -44,7 +57,32 @@ func (t *Tekton) Run(ctx context.Context, c *Case, store string) (*report.Summar
 	return tekton.Summarize(c.Pipeline, final), nil
 }
 
-// Pods counts the pods of a run's PipelineRun.
-func (t *Tekton) Pods(ctx context.Context, s *report.Summary) (int, error) {
-	return countPods(ctx, t.Client.Kube, t.Client.Namespace, "tekton.dev/pipelineRun="+s.Run)
+// Pods counts the pods of a run's PipelineRun, from the API (Tekton
+// labels a TaskRun's pod with its PipelineRun, and so does Sluice's
+// controller the TaskRuns it starts), and those of its Cached steps.
+func (t *Tekton) Pods(ctx context.Context, c *Case, s *report.Summary) (Pods, error) {
+	run, err := t.Client.Get(ctx, s.Run)
+	if err != nil {
+		return Pods{}, err
+	}
+	stepOf := map[string]string{} // pod → step
+	for _, st := range tekton.Steps(c.Pipeline.Graph(), run) {
+		for _, pod := range st.Pods {
+			stepOf[pod] = st.Name
+		}
+	}
+	list, err := t.Client.Kube.CoreV1().Pods(t.Client.Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: "tekton.dev/pipelineRun=" + s.Run,
+	})
+	if err != nil {
+		return Pods{}, err
+	}
+	var n Pods
+	for _, p := range list.Items {
+		n.All++
+		if st := s.Step(stepOf[p.Name]); st != nil && st.State == report.Cached {
+			n.Cached++
+		}
+	}
+	return n, nil
 }
