@@ -97,6 +97,7 @@ type compiler struct {
 	pods    map[string]*podShape // a command template's JSON, less its image
 	own     map[*ir.Node]*task
 	itemB64 map[*ir.Node]bool // loops whose items travel base64-encoded
+	wraps   []wrapped         // tasks whose step the cache plugin checks first
 	tasks   int
 	errs    []error
 }
@@ -117,9 +118,11 @@ func (c *compiler) workflow() *wfv1.Workflow {
 		spec.OnExit = exitTemplate
 	}
 	c.sharedImages()
+	wrappers := c.wrappers()
 	for _, s := range c.scopes {
 		spec.Templates = append(spec.Templates, s.template())
 	}
+	spec.Templates = append(spec.Templates, wrappers...)
 	spec.Templates = append(spec.Templates, c.leaves...)
 
 	labels := maps.Clone(c.p.Metadata.Labels)

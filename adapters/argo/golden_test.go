@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -45,14 +47,39 @@ func compileYAML(t testing.TB, name string, src []byte, overrides []string, opts
 	return argo.Compile(p, params, opts)
 }
 
+// caseOptions applies a case's options section (KEY=VALUE lines) to
+// testOptions.
+func caseOptions(t *testing.T, c *plantest.Case) argo.Options {
+	t.Helper()
+	opts := testOptions
+	for _, l := range c.Lines("options") {
+		k, v, _ := strings.Cut(l, "=")
+		switch k {
+		case "cachePlugin":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				t.Fatalf("option %s: %v", l, err)
+			}
+			opts.CachePlugin = b
+		case "cacheSecret":
+			opts.CacheSecret = v
+		case "namespace":
+			opts.Namespace = v
+		default:
+			t.Fatalf("unknown option %q", k)
+		}
+	}
+	return opts
+}
+
 // TestGolden compiles each testdata/*.txtar case's pipeline.yaml (with its
-// params) and compares the Workflow, which must pass Argo's validation,
-// with workflow.yaml, and the specs it carries with specs.
+// params and options) and compares the Workflow, which must pass Argo's
+// validation, with workflow.yaml, and the specs it carries with specs.
 func TestGolden(t *testing.T) {
 	for _, c := range plantest.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			p, params := c.Pipeline(t)
-			wf, err := argo.Compile(p, params, testOptions)
+			wf, err := argo.Compile(p, params, caseOptions(t, c))
 			if err != nil {
 				t.Fatalf("Compile: %v", err)
 			}
@@ -77,11 +104,15 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wf, err := compileYAML(t, file, src, nil, testOptions)
-			if err != nil {
-				t.Fatalf("Compile: %v", err)
+			plugin := testOptions
+			plugin.CachePlugin = true
+			for _, opts := range []argo.Options{testOptions, plugin} {
+				wf, err := compileYAML(t, file, src, nil, opts)
+				if err != nil {
+					t.Fatalf("Compile (cache plugin %v): %v", opts.CachePlugin, err)
+				}
+				argoValidate(t, wf)
 			}
-			argoValidate(t, wf)
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sluice-dev/sluice/adapters/argo"
 	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/ir"
@@ -35,6 +36,11 @@ type controller struct {
 	globals common.Parameters
 	// outputs holds finished tasks' outputs, "tasks.X.outputs.parameters.Y".
 	outputs map[string]any
+	// checks are the cache plugin's requests, as the plugin receives
+	// them, of the wrappers played so far; cacheURL is the store the
+	// pods get.
+	checks   []argo.PluginRequest
+	cacheURL string
 }
 
 func newController(wf *wfv1.Workflow) *controller {
@@ -47,7 +53,7 @@ func newController(wf *wfv1.Workflow) *controller {
 	for _, p := range wf.Spec.Arguments.Parameters {
 		g["workflow.parameters."+p.Name] = p.Value.String()
 	}
-	return &controller{wf: wf, globals: g, outputs: map[string]any{}}
+	return &controller{wf: wf, globals: g, outputs: map[string]any{}, cacheURL: wf.Spec.TemplateDefaults.Container.Env[0].Value}
 }
 
 func (c *controller) template(t testing.TB, name string) *wfv1.Template {
@@ -75,6 +81,19 @@ func (c *controller) bindDAG(t testing.TB, name string, args wfv1.Arguments) *wf
 // run plays one task of dag (a bound DAG template) and returns the
 // container args of each of its pods: one, or one per item of a loop.
 func (c *controller) run(t testing.TB, dag *wfv1.Template, task string) (args [][]string, err error) {
+	t.Helper()
+	tmpls, err := c.leaves(t, dag, task)
+	for _, tm := range tmpls {
+		args = append(args, tm.Container.Args)
+	}
+	return args, err
+}
+
+// leaves plays one task of dag and returns the leaf templates it runs,
+// their inputs bound: one, none (its when is false), or one per item of
+// a loop. A task that runs a cache plugin wrapper is played through it as
+// on a miss (wrapped).
+func (c *controller) leaves(t testing.TB, dag *wfv1.Template, task string) ([]*wfv1.Template, error) {
 	t.Helper()
 	var tk *wfv1.DAGTask
 	for i := range dag.DAG.Tasks {
@@ -104,8 +123,7 @@ func (c *controller) run(t testing.TB, dag *wfv1.Template, task string) (args []
 	}
 	// expandTask: a loop's JSON, through processItem's Replace per item.
 	tasks := []wfv1.DAGTask{resolved}
-	expanded := resolved.ShouldExpand()
-	if expanded {
+	if resolved.ShouldExpand() {
 		items := resolved.WithItems
 		if resolved.WithParam != "" {
 			if err := json.Unmarshal([]byte(resolved.WithParam), &items); err != nil {
@@ -152,27 +170,135 @@ func (c *controller) run(t testing.TB, dag *wfv1.Template, task string) (args []
 	}
 	// executeDAGTask: each expanded task's when, as shouldExecute reads
 	// it; then ProcessArgs binds the leaf template's inputs.
+	var out []*wfv1.Template
 	for _, et := range tasks {
-		if expanded && et.When != "" {
-			e, err := govaluate.NewEvaluableExpression(et.When)
+		run, err := shouldExecute(et.When)
+		if err != nil {
+			return nil, err
+		}
+		if !run {
+			continue
+		}
+		if strings.HasPrefix(et.Template, "sluice-cache-") {
+			tmpl, err := c.wrapped(t, et)
 			if err != nil {
-				return nil, fmt.Errorf("when %q: %w", et.When, err)
+				return nil, err
 			}
-			v, err := e.Evaluate(nil)
-			if err != nil {
-				return nil, fmt.Errorf("when %q: %w", et.When, err)
-			}
-			if v != true {
-				continue
-			}
+			out = append(out, tmpl)
+			continue
 		}
 		tmpl, err := common.ProcessArgs(c.template(t, et.Template), &et.Arguments, c.globals, common.Parameters{}, false, "ml", nil)
 		if err != nil {
 			return nil, fmt.Errorf("ProcessArgs(%s): %w", et.Template, err)
 		}
-		args = append(args, tmpl.Container.Args)
+		out = append(out, tmpl)
 	}
-	return args, nil
+	return out, nil
+}
+
+// shouldExecute reads a task's when as the controller does
+// (workflow/controller/steps.go): govaluate, bare words taken as strings.
+func shouldExecute(when string) (bool, error) {
+	if when == "" {
+		return true, nil
+	}
+	e, err := govaluate.NewEvaluableExpression(when)
+	if err != nil {
+		return false, fmt.Errorf("when %q: %w", when, err)
+	}
+	tokens := e.Tokens()
+	for i, tok := range tokens {
+		if tok.Kind == govaluate.VARIABLE {
+			tok.Kind = govaluate.STRING
+			tokens[i] = tok
+		}
+	}
+	if e, err = govaluate.NewEvaluableExpressionFromTokens(tokens); err != nil {
+		return false, fmt.Errorf("when %q: %w", when, err)
+	}
+	v, err := e.Evaluate(nil)
+	if err != nil {
+		return false, fmt.Errorf("when %q: %w", when, err)
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("when %q is %v, not a boolean", when, v)
+	}
+	return b, nil
+}
+
+// wrapped plays a task that runs a cache plugin wrapper, as on a miss:
+// the wrapper DAG bound to the task's arguments, its check task (whose
+// plugin request it keeps in c.checks) and, the check having returned no
+// outputs, its run task, whose container template it returns. The
+// request's arguments must be the container's, behind --cache: the step
+// the plugin looks up is the step the pod runs.
+func (c *controller) wrapped(t testing.TB, et wfv1.DAGTask) (*wfv1.Template, error) {
+	t.Helper()
+	w := c.bindDAG(t, et.Template, et.Arguments)
+	inner := &controller{wf: c.wf, globals: c.globals, outputs: map[string]any{}}
+	checks, err := inner.leaves(t, w, "sluice-check")
+	if err != nil {
+		return nil, fmt.Errorf("%s: check: %w", et.Name, err)
+	}
+	if len(checks) != 1 || checks[0].Plugin == nil {
+		return nil, fmt.Errorf("%s: the check runs %d templates, want one plugin template", et.Name, len(checks))
+	}
+	var plugin map[string]argo.PluginRequest
+	if err := json.Unmarshal(checks[0].Plugin.Value, &plugin); err != nil {
+		return nil, fmt.Errorf("%s: plugin value: %w", et.Name, err)
+	}
+	req, ok := plugin[argo.PluginKey]
+	if !ok || len(plugin) != 1 {
+		return nil, fmt.Errorf("%s: plugin value %s, want one key %s", et.Name, checks[0].Plugin.Value, argo.PluginKey)
+	}
+	c.checks = append(c.checks, req)
+	// buildLocalScope: a finished check is in scope with its status.
+	inner.outputs["tasks.sluice-check.id"] = "check-node"
+	inner.outputs["tasks.sluice-check.status"] = string(wfv1.NodeSucceeded)
+	runs, err := inner.leaves(t, w, "sluice-run")
+	if err != nil {
+		return nil, fmt.Errorf("%s: run: %w", et.Name, err)
+	}
+	if len(runs) != 1 || runs[0].Container == nil {
+		return nil, fmt.Errorf("%s: a miss runs %d templates, want one container", et.Name, len(runs))
+	}
+	want := append([]string{"--cache=" + c.cacheURL}, runs[0].Container.Args[1:]...)
+	if diff := cmp.Diff(want, req.Args); diff != "" {
+		t.Errorf("%s: the plugin's args are not the container's (-want +got):\n%s", et.Name, diff)
+	}
+	// The plugin reads them with the launcher's own parser, and nothing
+	// from an environment.
+	if _, err := launch.ParseRunArgs(req.Args, func(string) string { return "" }); err != nil {
+		t.Errorf("%s: the plugin cannot read its args: %v", et.Name, err)
+	}
+	return runs[0], nil
+}
+
+// eachMode runs test once per way a step can run: its container template
+// directly, and through the cache plugin's wrapper, which the controller
+// above plays as on a miss (the check, then the container).
+func eachMode(t *testing.T, name string, test func(t *testing.T, opts argo.Options)) {
+	plugin := testOptions
+	plugin.CachePlugin = true
+	for _, m := range []struct {
+		name string
+		opts argo.Options
+	}{{"launcher", testOptions}, {"plugin", plugin}} {
+		if name != "" {
+			m.name += "/" + name
+		}
+		t.Run(m.name, func(t *testing.T) { test(t, m.opts) })
+	}
+}
+
+// checked fails a plugin-mode test in which no step went through the
+// plugin's check: the wrapper was not played.
+func (c *controller) checked(t testing.TB, opts argo.Options) {
+	t.Helper()
+	if opts.CachePlugin && len(c.checks) == 0 {
+		t.Error("no step went through the cache plugin's check")
+	}
 }
 
 const literalPipeline = `apiVersion: sluice.dev/v1alpha1
@@ -207,11 +333,11 @@ spec:
 // reaches the launcher byte for byte, through every kind of task.
 func TestLiteralParams(t *testing.T) {
 	for _, text := range hostile {
-		t.Run(fmt.Sprintf("%q", text), func(t *testing.T) {
+		eachMode(t, fmt.Sprintf("%q", text), func(t *testing.T, opts argo.Options) {
 			list, _ := json.Marshal([]string{text, "second"})
 			src := strings.Replace(literalPipeline, "    - {name: text, default: plain}\n",
 				"    - {name: text, default: plain}\n    - {name: list, type: list, default: []}\n", 1)
-			wf, err := compileYAML(t, "lit.yaml", []byte(src), []string{"text=" + text, "list=" + string(list)}, testOptions)
+			wf, err := compileYAML(t, "lit.yaml", []byte(src), []string{"text=" + text, "list=" + string(list)}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -306,6 +432,7 @@ func TestLiteralParams(t *testing.T) {
 			if got := l.Value(t, "steps.produce.outputs.params.out"); got != upstream {
 				t.Errorf("group member: upstream: got %q, want %q", got, upstream)
 			}
+			c.checked(t, opts)
 		})
 	}
 }
@@ -313,7 +440,9 @@ func TestLiteralParams(t *testing.T) {
 // TestLiteralItems: hostile literal items travel base64-encoded in
 // withItems and reach the launcher exactly; a list of safe items stays
 // readable.
-func TestLiteralItems(t *testing.T) {
+func TestLiteralItems(t *testing.T) { eachMode(t, "", literalItems) }
+
+func literalItems(t *testing.T, opts argo.Options) {
 	var texts []any
 	var want []string
 	for _, h := range hostile[:len(hostile)-1] {
@@ -341,7 +470,7 @@ func TestLiteralItems(t *testing.T) {
 		_ = json.Unmarshal(b, &s)
 		want[i] = s
 	}
-	wf, err := compileYAML(t, "items.json", src, nil, testOptions)
+	wf, err := compileYAML(t, "items.json", src, nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,11 +496,14 @@ func TestLiteralItems(t *testing.T) {
 			t.Errorf("%s: items (-want +got):\n%s", tc.task, diff)
 		}
 	}
+	c.checked(t, opts)
 }
 
 // TestLiteralSpec: commands, args and env values reach the launcher
 // exactly, whatever they hold, since they travel in the base64 spec.
-func TestLiteralSpec(t *testing.T) {
+func TestLiteralSpec(t *testing.T) { eachMode(t, "", literalSpec) }
+
+func literalSpec(t *testing.T, opts argo.Options) {
 	p := &ir.Pipeline{APIVersion: ir.APIVersion, Kind: ir.Kind, Metadata: ir.Metadata{Name: "spec"}}
 	step := ir.Step{Name: "s", Image: "busybox", Command: append([]string{"echo"}, hostile...)}
 	for i, h := range hostile {
@@ -382,7 +514,7 @@ func TestLiteralSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wf, err := compileYAML(t, "spec.json", src, nil, testOptions)
+	wf, err := compileYAML(t, "spec.json", src, nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,16 +537,19 @@ func TestLiteralSpec(t *testing.T) {
 	if diff := cmp.Diff(wantStep.Env, l.Spec.Step.Env); diff != "" {
 		t.Errorf("env (-want +got):\n%s", diff)
 	}
+	c.checked(t, opts)
 }
 
 // TestUpstreamValues: another step's output reaches a reader exactly,
 // whatever it holds: the producing launcher writes it inline when Argo
 // passes it unchanged (launch.Inline), else as a value ref that the
 // reading launcher fetches.
-func TestUpstreamValues(t *testing.T) {
+func TestUpstreamValues(t *testing.T) { eachMode(t, "", upstreamValues) }
+
+func upstreamValues(t *testing.T, opts argo.Options) {
 	src := strings.Replace(literalPipeline, "    - {name: text, default: plain}\n",
 		"    - {name: text, default: plain}\n    - {name: list, type: list, default: [a]}\n", 1)
-	wf, err := compileYAML(t, "lit.yaml", []byte(src), nil, testOptions)
+	wf, err := compileYAML(t, "lit.yaml", []byte(src), nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,12 +565,15 @@ func TestUpstreamValues(t *testing.T) {
 		if got := plantest.Parse(t, store, args[0]).Value(t, "steps.produce.outputs.params.out"); got != v {
 			t.Errorf("value %q arrived as %q", v, got)
 		}
+		c.checked(t, opts)
 	}
 }
 
 // TestPipelineStatus: Argo's expression gives onExit steps the pipeline's
 // status as IR.md has it: Succeeded or Failed, Argo's Error included.
-func TestPipelineStatus(t *testing.T) {
+func TestPipelineStatus(t *testing.T) { eachMode(t, "", pipelineStatus) }
+
+func pipelineStatus(t *testing.T, opts argo.Options) {
 	src := `apiVersion: sluice.dev/v1alpha1
 kind: Pipeline
 metadata: {name: st}
@@ -443,7 +581,7 @@ spec:
   steps: [{name: work, image: busybox, command: ["true"]}]
   onExit: [{name: notify, image: busybox, command: [echo, '${{ pipeline.status }}']}]
 `
-	wf, err := compileYAML(t, "st.yaml", []byte(src), nil, testOptions)
+	wf, err := compileYAML(t, "st.yaml", []byte(src), nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,6 +595,7 @@ spec:
 		if got := plantest.Parse(t, nil, args[0]).Value(t, "pipeline.status"); got != want {
 			t.Errorf("workflow.status %s: pipeline.status %q, want %q", argoStatus, got, want)
 		}
+		c.checked(t, opts)
 	}
 }
 
@@ -465,8 +604,10 @@ spec:
 // code: the condition task's launcher (launch.When) decides each item,
 // Argo fans out over every item and skips those it said no to, and each
 // iteration that runs gets its item back byte for byte.
-func TestFilteredLoop(t *testing.T) {
-	wf, err := compileYAML(t, "filter.yaml", []byte(plantest.FilterPipeline), nil, testOptions)
+func TestFilteredLoop(t *testing.T) { eachMode(t, "", filteredLoop) }
+
+func filteredLoop(t *testing.T, opts argo.Options) {
+	wf, err := compileYAML(t, "filter.yaml", []byte(plantest.FilterPipeline), nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,4 +641,5 @@ func TestFilteredLoop(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("items (-want +got):\n%s", diff)
 	}
+	c.checked(t, opts)
 }

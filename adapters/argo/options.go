@@ -31,6 +31,11 @@ type Options struct {
 	CacheSecret string
 	// MaxBytes bounds the Workflow's JSON size; 0 means DefaultMaxBytes.
 	MaxBytes int
+	// CachePlugin makes every cacheable step ask Sluice's executor plugin
+	// (plugins/argo, `sluice install argo-plugin`) first: a hit completes
+	// the step with its recorded outputs and starts no pod. It needs
+	// executor plugins enabled on Argo's controller (docs/argo.md).
+	CachePlugin bool
 }
 
 // DefaultMaxBytes is the largest Workflow Compile writes unless told

@@ -16,9 +16,9 @@ import (
 )
 
 // TestProperty: every pipeline that ir accepts compiles to a Workflow
-// that Argo's validator accepts. The pipelines are random, made from a
-// fixed seed per case, with every feature of IR.md; the ones ir rejects
-// are skipped, and most are not.
+// that Argo's validator accepts, with the cache plugin and without. The
+// pipelines are random, made from a fixed seed per case, with every
+// feature of IR.md; the ones ir rejects are skipped, and most are not.
 func TestProperty(t *testing.T) {
 	n := 300
 	if testing.Short() {
@@ -80,15 +80,19 @@ func checkCompiles(t *testing.T, what string, p *ir.Pipeline, src []byte) {
 	if err != nil {
 		return // a parameter without a default: nothing to compile with
 	}
-	wf, err := argo.Compile(p, params, testOptions)
-	var field *argo.FieldError
-	if errors.As(err, &field) {
-		return // a pod field holding {{ }}: refused by design, with its place
+	plugin := testOptions
+	plugin.CachePlugin = true
+	for _, opts := range []argo.Options{testOptions, plugin} {
+		wf, err := argo.Compile(p, params, opts)
+		var field *argo.FieldError
+		if errors.As(err, &field) {
+			return // a pod field holding {{ }}: refused by design, with its place
+		}
+		if err != nil {
+			t.Fatalf("%s: Compile (cache plugin %v): %v\n%s", what, opts.CachePlugin, err, src)
+		}
+		argoValidate(t, wf)
 	}
-	if err != nil {
-		t.Fatalf("%s: Compile: %v\n%s", what, err, src)
-	}
-	argoValidate(t, wf)
 }
 
 // corpusBytes reads a file of Go's fuzz corpus format holding one []byte.
@@ -303,6 +307,10 @@ func (g *gen) command(s *ir.Step, path []*ir.Step, loops int, exit bool) {
 	}
 	if g.pick(5) == 0 {
 		s.Volumes = []ir.Volume{{Name: "scratch", MountPath: "/scratch", EmptyDir: &ir.EmptyDirVolume{}}}
+	}
+	if g.pick(5) == 0 {
+		off := false
+		s.Cache = &ir.Cache{Enabled: &off}
 	}
 	g.steps = append(g.steps, &genStep{step: s, loops: loops, path: path, exit: exit})
 }

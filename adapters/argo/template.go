@@ -35,6 +35,9 @@ func (c *compiler) command(t *task, n *ir.Node) {
 	ins := c.ins(t, n, stepRefs(n.Step), enclosingLoop(n))
 	t.Template = c.container(t, n, len(ins))
 	t.Arguments.Parameters = append(specArgs(spec, ins), t.Arguments.Parameters...)
+	if c.opts.CachePlugin && n.Step.Cache.IsEnabled() {
+		c.wraps = append(c.wraps, wrapped{task: t, container: t.Template, slots: len(ins)})
+	}
 }
 
 // stepRefs lists the placeholders of a command step's own fields.
