@@ -70,13 +70,27 @@ var loopIndex = regexp.MustCompile(`\((\d+):[^()]*\)`)
 
 // Steps reads every step execution off a Workflow's nodes, in the order
 // they started.
+//
+// A step that the cache plugin checks first (Options.CachePlugin) is a
+// DAG node holding the check (a Plugin node) and the run (the pod, or
+// the Retry node of its pods). It is one step: Cached when the check hit
+// (the run is then Skipped by its when), else what its run says, with the
+// reason of a check that missed by a fault in its message.
 func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 	underRetry := map[string]bool{}
+	checks := map[string]wfv1.NodeStatus{} // by the wrapper's node ID
+	runs := map[string]wfv1.NodeStatus{}   // the same
 	for _, n := range wf.Status.Nodes {
 		if n.Type == wfv1.NodeTypeRetry {
 			for _, c := range n.Children {
 				underRetry[c] = true
 			}
+		}
+		switch n.DisplayName {
+		case checkTask:
+			checks[n.BoundaryID] = n
+		case runTask:
+			runs[n.BoundaryID] = n
 		}
 	}
 	byName := map[string]*StepRun{}
@@ -95,6 +109,20 @@ func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 	for _, n := range wf.Status.Nodes {
 		task := taskOf(n.DisplayName)
 		idx := loopIndexes(n.Name)
+		var check *wfv1.NodeStatus // the plugin's check, when n runs a checked step
+		switch task {
+		case checkTask:
+			continue // read with its run
+		case runTask:
+			w, ok := wf.Status.Nodes[n.BoundaryID]
+			if !ok {
+				continue
+			}
+			task = taskOf(w.DisplayName)
+			if c, ok := checks[w.ID]; ok {
+				check = &c
+			}
+		}
 		cond, isCond := strings.CutPrefix(task, whenPrefix)
 		switch {
 		case isCond:
@@ -111,6 +139,11 @@ func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 			if node == nil {
 				continue
 			}
+			if check != nil && n.Phase == wfv1.NodeSkipped {
+				// The run's when is false only when the check hit.
+				add(cachedRun(display(node.Name(), idx), *check))
+				continue
+			}
 			msg := "when is false"
 			if n.Phase == wfv1.NodeOmitted {
 				msg = "not run: it needs a step that was skipped or failed"
@@ -124,6 +157,20 @@ func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 			for _, m := range commands(node) {
 				add(&StepRun{StepRun: report.StepRun{Name: display(m.Name(), idx), State: report.Skipped, Message: msg, Time: n.FinishedAt.Time}})
 			}
+			continue
+		case failedWrapper(n, checks, runs):
+			// A wrapper can fail with no run that failed: its outputs
+			// could not be resolved, say.
+			node := g.Node(StepOf(task))
+			if node == nil || node.Step.IsGroup() {
+				continue
+			}
+			msg := n.Message
+			if msg == "" {
+				msg = "the step's DAG is " + string(n.Phase)
+			}
+			add(&StepRun{StepRun: report.StepRun{Name: display(node.Name(), idx), State: report.Failed, Attempt: 1,
+				Message: msg, Time: n.FinishedAt.Time, Started: n.StartedAt.Time}})
 			continue
 		case n.Type == wfv1.NodeTypeRetry, n.Type == wfv1.NodeTypePod && !underRetry[n.ID]:
 		default:
@@ -180,6 +227,9 @@ func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 		if s.Time.IsZero() {
 			s.Time = n.StartedAt.Time
 		}
+		if why := checkFault(check); why != "" {
+			s.Message = joinMessages(s.Message, "cache check: "+why)
+		}
 		add(s)
 	}
 	slices.SortStableFunc(out, func(a, b *StepRun) int { return report.CompareRuns(a.StepRun, b.StepRun) })
@@ -188,6 +238,50 @@ func Steps(g *ir.Graph, wf *wfv1.Workflow) []StepRun {
 		res[i] = *s
 	}
 	return res
+}
+
+// failedWrapper reports whether n is the DAG node of a checked step that
+// failed while its run did not fail (whose failure would say more).
+func failedWrapper(n wfv1.NodeStatus, checks, runs map[string]wfv1.NodeStatus) bool {
+	if _, ok := checks[n.ID]; !ok || n.Type != wfv1.NodeTypeDAG || !n.FailedOrError() {
+		return false
+	}
+	run, ok := runs[n.ID]
+	return !ok || !run.FailedOrError()
+}
+
+// cachedRun is a step that the plugin's check found in the cache: no pod
+// ran, its outputs are the check's.
+func cachedRun(name string, check wfv1.NodeStatus) *StepRun {
+	outs := outputsOf(check)
+	delete(outs, OutputCached)
+	delete(outs, OutputFault)
+	return &StepRun{StepRun: report.StepRun{Name: name, State: report.Cached, Attempt: 1,
+		Time: check.FinishedAt.Time, Started: check.StartedAt.Time, Outputs: outs}}
+}
+
+// checkFault says why a check missed because of a fault, "" when it did
+// not: the plugin returns the reason as OutputFault, and a check that
+// failed or errored (no plugin answered, the agent pod failed) has
+// Argo's message.
+func checkFault(check *wfv1.NodeStatus) string {
+	switch {
+	case check == nil:
+		return ""
+	case check.Phase == wfv1.NodeFailed, check.Phase == wfv1.NodeError:
+		if check.Message == "" {
+			return string(check.Phase)
+		}
+		return check.Message
+	}
+	return outputsOf(*check)[OutputFault]
+}
+
+func joinMessages(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // taskOf is the task name in a node's display name: "train(2:0.1)(1)"
@@ -273,7 +367,7 @@ func PipelineOf(wf *wfv1.Workflow) *ir.Pipeline {
 			}
 		}
 		s := ir.Step{Name: StepOf(task.Name)}
-		if t.DAG != nil {
+		if t.DAG != nil && !strings.HasPrefix(t.Name, wrapPrefix) {
 			s.Group = &ir.Group{Steps: steps(t.Name)}
 		} else {
 			for _, a := range task.Arguments.Parameters {
