@@ -151,3 +151,31 @@ func TestZeroPodHits(t *testing.T) {
 		}
 	}
 }
+
+// PlayShared: a hit recorded by one backend is a hit on the others that
+// share its store (here two local runners, one store).
+func TestPlayShared(t *testing.T) {
+	cases, err := Load(Cases())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	store := func(_ context.Context, c *Case) (string, Values, error) {
+		return dir + "/" + c.Name, nil, nil
+	}
+	a, b := &Local{Dir: t.TempDir()}, &Local{Dir: t.TempDir()}
+	m := PlayShared(context.Background(), cases, store, a, []Backend{b}, nil)
+	if !m.Pass() {
+		var md strings.Builder
+		m.Markdown(&md)
+		t.Errorf("shared play fails:\n%s", md.String())
+	}
+	if len(m.Cases) == 0 || len(m.Cases) == len(cases) {
+		t.Errorf("played %d of %d cases, want the ones that succeed", len(m.Cases), len(cases))
+	}
+	for _, c := range m.Cases {
+		if cell := m.Cells[[2]string{c, "local→local"}]; cell == nil || cell.Cached == 0 {
+			t.Errorf("%s: %+v, want Cached steps", c, cell)
+		}
+	}
+}

@@ -8,6 +8,7 @@
 #   cluster.sh up       build, start everything, wait until Ready, smoke check
 #   cluster.sh smoke    run the smoke check against a running cluster
 #   cluster.sh down     stop everything `up` started and clean the machine
+#   cluster.sh forward PORT  make 127.0.0.1:PORT reachable from pods as 10.88.0.1:PORT
 #   cluster.sh status   show what runs
 set -euo pipefail
 
@@ -309,17 +310,20 @@ build_images() {
   log "built images in $(($(date +%s) - t0))s"
 }
 
-# The launcher image is the repo's own, rebuilt each time by `make image`.
+# The launcher's image and the cache plugins' are the repo's own, rebuilt
+# each time by `make image`.
 LAUNCHER_IMAGE=
+PLUGIN_IMAGE=
+SLUICE_TARS=()
 build_launcher() {
-  LAUNCHER_TAR=$REPO/bin/sluice-exec-image.tar
   if ! (cd "$REPO" && GOFLAGS="-buildvcs=false" make --no-print-directory image IMAGE_FORMAT=docker \
     >"$LOGS/make-image.log" 2>&1); then
-    log "warning: 'make image' failed (see $LOGS/make-image.log): the launcher image is not imported"
-    LAUNCHER_TAR=
+    log "warning: 'make image' failed (see $LOGS/make-image.log): the launcher and plugin images are not imported"
     return 0
   fi
-  LAUNCHER_IMAGE=$(sed -n 's/^wrote \([^ ]*\) .*/\1/p' "$LOGS/make-image.log" | tail -n 1)
+  SLUICE_TARS=("$REPO/bin/sluice-exec-image.tar" "$REPO/bin/sluice-image.tar")
+  LAUNCHER_IMAGE=$(sed -n 's/^wrote \([^ ]*sluice-exec:[^ ]*\) .*/\1/p' "$LOGS/make-image.log" | tail -n 1)
+  PLUGIN_IMAGE=$(sed -n 's/^wrote \([^ ]*\/sluice:[^ ]*\) .*/\1/p' "$LOGS/make-image.log" | tail -n 1)
 }
 
 # $STATE/images.env: the local images, for whoever runs pods on the cluster.
@@ -329,6 +333,7 @@ write_images_env() {
     echo "PAUSE_IMAGE=$PAUSE_IMAGE"
     echo "ARGOEXEC_IMAGE=$ARGOEXEC_IMAGE"
     echo "LAUNCHER_IMAGE=$LAUNCHER_IMAGE"
+    echo "PLUGIN_IMAGE=$PLUGIN_IMAGE"
     echo "KUBECTL=$K8S_DIR/bin/kubectl"
     echo "KUBECONFIG=$KUBECONFIG_PATH"
   } >"$STATE/images.env"
@@ -367,7 +372,9 @@ API=https://127.0.0.1:6443
 CTRD_SOCK=$STATE/containerd/containerd.sock
 BRIDGE=sluice-e2e0
 POD_SUBNET=10.88.0.0/24
+GATEWAY=10.88.0.1
 SERVICE_RANGE=10.0.0.0/24
+KUBERNETES_SERVICE_IP=10.0.0.1
 ARGO_NS=argo
 TEKTON_NS="tekton-pipelines"
 # Kernel settings that kubelet changes when protectKernelDefaults is off;
@@ -577,8 +584,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     conf_dir = "$STATE/cni/net.d"
     max_conf_num = 1
 TOML
-  # A bridge with no gateway and no masquerade: a pod that is not
-  # hostNetwork gets an address on $BRIDGE and reaches nothing else.
+  # A bridge whose gateway is the host ($GATEWAY), with no masquerade: a
+  # pod that is not hostNetwork reaches the host and nothing beyond it,
+  # and on the host only what pod_network forwards from the loopback.
   cat >"$STATE/cni/net.d/10-sluice-e2e.conflist" <<JSON
 {
   "cniVersion": "0.4.0",
@@ -587,7 +595,7 @@ TOML
     {
       "type": "bridge",
       "bridge": "$BRIDGE",
-      "isGateway": false,
+      "isGateway": true,
       "ipMasq": false,
       "hairpinMode": false,
       "ipam": {
@@ -630,6 +638,42 @@ evictionHard:
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 YAML
+}
+
+# ---- the pod network
+
+# Pods in their own network namespace (Argo's agent pod, the plugins'
+# Deployments) reach what listens on the host's 127.0.0.1 the way
+# kube-proxy makes a node's services reachable: by DNAT to the loopback,
+# which route_localnet allows for packets that come in on $BRIDGE. Nothing
+# listens beyond 127.0.0.1 for this; every rule carries the comment
+# $IPT_TAG, so that `down` removes exactly these.
+IPT_TAG=sluice-e2e
+pod_network() {
+  ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  ip addr replace "$GATEWAY/${POD_SUBNET#*/}" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+  sysctl -qw "net.ipv4.conf.$BRIDGE.route_localnet=1"
+  # The kubernetes Service, as in-cluster clients find it.
+  iptables -t nat -A PREROUTING -i "$BRIDGE" -d "$KUBERNETES_SERVICE_IP" -p tcp --dport 443 \
+    -m comment --comment "$IPT_TAG" -j DNAT --to-destination 127.0.0.1:6443
+}
+
+# forward_port PORT: make 127.0.0.1:PORT reachable as $GATEWAY:PORT, from
+# pods and from the host alike (the e2e store: one URL for every pod).
+forward_port() {
+  iptables -t nat -A PREROUTING -i "$BRIDGE" -d "$GATEWAY" -p tcp --dport "$1" \
+    -m comment --comment "$IPT_TAG" -j DNAT --to-destination "127.0.0.1:$1"
+  iptables -t nat -A OUTPUT -d "$GATEWAY" -p tcp --dport "$1" \
+    -m comment --comment "$IPT_TAG" -j DNAT --to-destination "127.0.0.1:$1"
+}
+
+# unforward: remove every rule pod_network and forward_port added.
+unforward() {
+  local rule
+  command -v iptables-save >/dev/null || return 0
+  iptables-save -t nat | { grep -E -- "^-A .*--comment \"?$IPT_TAG\"? " || true; } | sed 's/^-A /-D /' |
+    while read -r rule; do eval "iptables -t nat $rule" || true; done
 }
 
 # ---- components
@@ -690,7 +734,7 @@ start_kubelet() {
 
 import_images() {
   local t
-  for t in "$IMAGES_DIR"/*.tar ${LAUNCHER_TAR:+"$LAUNCHER_TAR"}; do
+  for t in "$IMAGES_DIR"/*.tar "${SLUICE_TARS[@]}"; do
     ctr_ images import "$t" >>"$LOGS/images.log" 2>&1 || fail "ctr images import $t"
   done
 }
@@ -766,7 +810,9 @@ JSON
 start_engines() {
   # DEFAULT_REQUEUE_TIME: how soon the controller looks at a workflow again
   # (10s by default; Argo's own e2e setup uses 1s).
-  start workflow-controller env LEADER_ELECTION_DISABLE=true \
+  # ARGO_EXECUTOR_PLUGINS: executor plugins are off unless the admin turns
+  # them on; Sluice's cache plugin is one (sluice install argo-plugin).
+  start workflow-controller env LEADER_ELECTION_DISABLE=true ARGO_EXECUTOR_PLUGINS=true \
     DEFAULT_REQUEUE_TIME="${SLUICE_E2E_ARGO_REQUEUE:-1s}" \
     "$ARGO_DIR/bin/workflow-controller" --kubeconfig "$KUBECONFIG_PATH" --namespace "$ARGO_NS" \
     --configmap workflow-controller-configmap \
@@ -865,6 +911,7 @@ up() {
   write_images_env
   make_pki
   write_configs
+  pod_network
   t1=$(date +%s)
   start_etcd
   start_containerd
@@ -1006,6 +1053,7 @@ down() {
     find "$p" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
   rm -f /var/lib/cni/results/sluice-e2e-* 2>/dev/null || true
+  unforward
   clean_iptables iptables
   clean_iptables ip6tables
   # kubelet's links to the pod logs under $STATE.
@@ -1048,7 +1096,8 @@ case "${1:-}" in
 build) build_all ;;
 up) up ;;
 smoke) smoke ;;
+forward) forward_port "${2:?usage: $0 forward PORT}" ;;
 down) down ;;
 status) status ;;
-*) die "usage: $0 build|up|smoke|down|status" ;;
+*) die "usage: $0 build|up|smoke|down|status|forward PORT" ;;
 esac
