@@ -39,6 +39,7 @@ func compileArgo(p *ir.Pipeline, params map[string]ir.Value, o *compileOptions) 
 		LauncherImage:  o.launcherImage,
 		CacheURL:       o.cacheURL,
 		CacheSecret:    o.cacheSecret,
+		CachePlugin:    o.cachePlugin,
 	}
 	if v := o.extra[flagMaxBytes]; v != nil && *v != "" {
 		q, err := resource.ParseQuantity(*v)
