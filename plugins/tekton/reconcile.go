@@ -1,0 +1,406 @@
+package tekton
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"knative.dev/pkg/apis"
+
+	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/plugins/probe"
+	"github.com/sluice-dev/sluice/plugins/tekton/cachedstep"
+)
+
+// Prober looks steps up in the cache: *probe.Prober.
+type Prober interface {
+	Probe(ctx context.Context, req *probe.Request) *probe.Result
+}
+
+var _ Prober = (*probe.Prober)(nil)
+
+// Reconciler brings a CachedStep CustomRun one step closer to its end.
+// Its state is the CustomRun's status: the lookup of the current attempt
+// and the TaskRun it runs are recorded there (cachedstep.Status) before
+// anything is created, so a reconcile that is cut short is taken up
+// again from where it was.
+type Reconciler struct {
+	Tekton versioned.Interface
+	Prober Prober
+	Values ValueStore
+	// TaskRun reads a TaskRun, from an informer's cache; nil reads it
+	// through Tekton.
+	TaskRun func(namespace, name string) (*v1.TaskRun, error)
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Reconcile acts on a CustomRun that runs a CachedStep, and returns when
+// to look at it again if nothing else changes (0: not before a change).
+func (r *Reconciler) Reconcile(ctx context.Context, cr *v1beta1.CustomRun) (time.Duration, error) {
+	if cr.IsDone() || !cachedstep.Is(cr) {
+		return 0, nil
+	}
+	cr = cr.DeepCopy()
+	before := cr.Status.DeepCopy()
+	var again time.Duration
+	err := r.reconcile(ctx, cr, &again)
+	if !equality.Semantic.DeepEqual(before, &cr.Status) {
+		if err2 := r.updateStatus(ctx, cr); err2 != nil {
+			return 0, errors.Join(err, err2)
+		}
+	}
+	return again, err
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
+}
+
+// reconcile changes cr's status in memory; Reconcile writes it.
+func (r *Reconciler) reconcile(ctx context.Context, cr *v1beta1.CustomRun, again *time.Duration) error {
+	if !cr.HasStarted() {
+		cr.Status.StartTime = &metav1.Time{Time: r.now()}
+		cr.Status.InitializeConditions()
+		cr.Status.MarkCustomRunRunning(cachedstep.ReasonLookingUp, "")
+	}
+	spec, err := cachedstep.Of(cr)
+	if err != nil {
+		r.fail(cr, cachedstep.ReasonInvalid, err.Error())
+		return nil
+	}
+	st := cachedstep.StatusOf(&cr.Status)
+	if cr.IsCancelled() {
+		msg := fmt.Sprintf("CustomRun %q was cancelled", cr.Name)
+		if cr.Spec.StatusMessage != "" {
+			msg += ": " + string(cr.Spec.StatusMessage)
+		}
+		if err := r.cancel(ctx, cr, st, childCancelMessage(cr.Spec.StatusMessage)); err != nil {
+			return err
+		}
+		r.fail(cr, v1beta1.CustomRunReasonCancelled.String(), msg)
+		return nil
+	}
+	if deadline, ok := r.deadline(cr); ok {
+		left := deadline.Sub(r.now())
+		if left <= 0 {
+			if err := r.cancel(ctx, cr, st, "TaskRun cancelled as the CustomRun it runs for timed out."); err != nil {
+				return err
+			}
+			r.attemptFailed(cr, v1beta1.CustomRunReasonTimedOut.String(),
+				fmt.Sprintf("CustomRun %q failed to finish within %q", cr.Name, cr.GetTimeout().String()), true)
+			return nil
+		}
+		*again = left
+	}
+	if st.Lookup == "" {
+		// A new attempt: look the step up before anything runs.
+		res, outs := r.lookup(ctx, cr, spec)
+		if res.Hit {
+			return r.hit(ctx, cr, spec, res, outs)
+		}
+		st = cachedstep.Status{Lookup: cachedstep.Miss, Key: keyOf(res), Message: res.Message(), TaskRun: taskRunName(cr, attempt(cr))}
+		if fault(res) {
+			st.Lookup = cachedstep.Fault
+		}
+		if err := setStatus(cr, st); err != nil {
+			return err
+		}
+		cr.Status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; running TaskRun %s", st.Message, st.TaskRun)
+		// Written before the TaskRun exists (the change brings the next
+		// reconcile), which creates it: never a second lookup for one
+		// attempt, whatever is cut short.
+		return nil
+	}
+	tr, err := r.taskRun(ctx, cr, spec, st.TaskRun)
+	if errors.Is(err, errNotOwned) {
+		r.fail(cr, cachedstep.ReasonInvalid, err.Error())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return r.follow(ctx, cr, spec, st, tr)
+}
+
+// errNotOwned is an attempt's TaskRun that another object owns.
+var errNotOwned = errors.New("a TaskRun of that name exists, owned by another object")
+
+// follow mirrors the state of an attempt's TaskRun.
+func (r *Reconciler) follow(ctx context.Context, cr *v1beta1.CustomRun, spec *cachedstep.Spec, st cachedstep.Status, tr *v1.TaskRun) error {
+	c := tr.Status.GetCondition(apis.ConditionSucceeded)
+	switch {
+	case c == nil:
+		cr.Status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; TaskRun %s is pending", st.Message, tr.Name)
+	case c.IsUnknown():
+		cr.Status.MarkCustomRunRunning(c.Reason, "TaskRun %s: %s", tr.Name, c.Message)
+	case c.IsTrue():
+		var texts []v1beta1.CustomRunResult
+		for _, res := range tr.Status.Results {
+			texts = append(texts, v1beta1.CustomRunResult{Name: res.Name, Value: resultText(res.Value)})
+		}
+		out, err := results(ctx, r.Values, storeOf(cr, spec), texts)
+		if err != nil {
+			cr.Status.MarkCustomRunRunning(v1.TaskRunReasonSuccessful.String(), "TaskRun %s succeeded; %v", tr.Name, err)
+			return err // retried: the store may come back
+		}
+		cr.Status.Results = out
+		cr.Status.MarkCustomRunSucceeded(c.Reason, "%s; TaskRun %s succeeded", st.Message, tr.Name)
+	default:
+		reason := c.Reason
+		switch reason {
+		case v1.TaskRunReasonTimedOut.String():
+			reason = v1beta1.CustomRunReasonTimedOut.String()
+		case v1.TaskRunReasonCancelled.String():
+			// Cancelled by someone else than this CustomRun: not retried,
+			// as Tekton does not retry a cancelled TaskRun.
+			r.fail(cr, reason, c.Message)
+			return nil
+		}
+		r.attemptFailed(cr, reason, c.Message, true)
+	}
+	return nil
+}
+
+// lookup probes the step with the command line its pod would run; a fault
+// is a miss with its reason.
+func (r *Reconciler) lookup(ctx context.Context, cr *v1beta1.CustomRun, spec *cachedstep.Spec) (*probe.Result, []outResult) {
+	miss := func(format string, args ...any) (*probe.Result, []outResult) {
+		return &probe.Result{Reason: "malformed request: " + fmt.Sprintf(format, args...)}, nil
+	}
+	ts, err := r.taskSpec(ctx, cr.Namespace, spec)
+	if err != nil {
+		return &probe.Result{Reason: err.Error()}, nil
+	}
+	tr := taskRun(cr, spec)
+	args, err := launcherArgs(ts, tr)
+	if err != nil {
+		return miss("%v", err)
+	}
+	outs, err := outputResults(args)
+	if err != nil {
+		return miss("%v", err)
+	}
+	s := storeOf(cr, spec)
+	if s.URL != "" {
+		// The pod takes the store from SLUICE_CACHE; a probe from its
+		// command line.
+		args = append([]string{"--cache=" + s.URL}, args...)
+	}
+	return r.Prober.Probe(ctx, &probe.Request{Args: args, Namespace: cr.Namespace, Secret: spec.CacheSecret}), outs
+}
+
+// hit completes an attempt from the cache: the step's results as its
+// TaskRun would have written them, and no pod.
+func (r *Reconciler) hit(ctx context.Context, cr *v1beta1.CustomRun, spec *cachedstep.Spec, res *probe.Result, outs []outResult) error {
+	var texts []v1beta1.CustomRunResult
+	for _, o := range outs {
+		v, ok := res.Outputs[o.output]
+		if o.output == launch.OutCached {
+			v, ok = "true", true
+		}
+		if !ok {
+			// The entry lacks an output the step declares: run the step.
+			return r.missAfterAll(cr, fmt.Sprintf("the cache entry %s has no output %s", res.Key, o.output))
+		}
+		texts = append(texts, v1beta1.CustomRunResult{Name: o.result, Value: v})
+	}
+	out, err := results(ctx, r.Values, storeOf(cr, spec), texts)
+	if err != nil {
+		return r.missAfterAll(cr, err.Error())
+	}
+	if err := setStatus(cr, cachedstep.Status{Lookup: cachedstep.Hit, Key: res.Key.String(), Message: res.Message()}); err != nil {
+		return err
+	}
+	cr.Status.Results = out
+	cr.Status.MarkCustomRunSucceeded(cachedstep.ReasonCached, "%s", res.Message())
+	return nil
+}
+
+// missAfterAll records a hit that cannot be used as a faulty miss: the
+// step runs.
+func (r *Reconciler) missAfterAll(cr *v1beta1.CustomRun, why string) error {
+	st := cachedstep.Status{Lookup: cachedstep.Fault, Message: "sluice: cache miss: " + why, TaskRun: taskRunName(cr, attempt(cr))}
+	if err := setStatus(cr, st); err != nil {
+		return err
+	}
+	cr.Status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; running TaskRun %s", st.Message, st.TaskRun)
+	return nil
+}
+
+// taskSpec is the Task the step runs: embedded, or read.
+func (r *Reconciler) taskSpec(ctx context.Context, ns string, spec *cachedstep.Spec) (*v1.TaskSpec, error) {
+	if spec.TaskSpec != nil {
+		return spec.TaskSpec, nil
+	}
+	t, err := r.Tekton.TektonV1().Tasks(ns).Get(ctx, spec.TaskRef.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("read Task %s: %w", spec.TaskRef.Name, err)
+	}
+	return &t.Spec, nil
+}
+
+// taskRun returns the attempt's TaskRun, creating it when it does not
+// exist.
+func (r *Reconciler) taskRun(ctx context.Context, cr *v1beta1.CustomRun, spec *cachedstep.Spec, name string) (*v1.TaskRun, error) {
+	if tr, err := r.getTaskRun(ctx, cr.Namespace, name); err == nil {
+		return tr, nil
+	} else if !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	want := taskRun(cr, spec)
+	tr, err := r.Tekton.TektonV1().TaskRuns(cr.Namespace).Create(ctx, want, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		tr, err = r.Tekton.TektonV1().TaskRuns(cr.Namespace).Get(ctx, name, metav1.GetOptions{})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create TaskRun %s: %w", name, err)
+	}
+	if !metav1.IsControlledBy(tr, cr) {
+		return nil, fmt.Errorf("%w: %s", errNotOwned, name)
+	}
+	return tr, nil
+}
+
+func (r *Reconciler) getTaskRun(ctx context.Context, ns, name string) (*v1.TaskRun, error) {
+	if r.TaskRun != nil {
+		if tr, err := r.TaskRun(ns, name); err == nil || !apierrors.IsNotFound(err) {
+			return tr, err
+		}
+		// Not in the cache yet, perhaps: ask the API server.
+	}
+	return r.Tekton.TektonV1().TaskRuns(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+// cancel cancels the attempt's TaskRun, if it has one.
+func (r *Reconciler) cancel(ctx context.Context, cr *v1beta1.CustomRun, st cachedstep.Status, msg v1.TaskRunSpecStatusMessage) error {
+	if st.TaskRun == "" {
+		return nil
+	}
+	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"status": v1.TaskRunSpecStatusCancelled, "statusMessage": msg}})
+	_, err := r.Tekton.TektonV1().TaskRuns(cr.Namespace).Patch(ctx, st.TaskRun, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("cancel TaskRun %s: %w", st.TaskRun, err)
+	}
+	return nil
+}
+
+// childCancelMessage says why a TaskRun is cancelled, as Tekton says it
+// of the TaskRuns of a PipelineRun.
+func childCancelMessage(m v1beta1.CustomRunSpecStatusMessage) v1.TaskRunSpecStatusMessage {
+	switch m {
+	case v1beta1.CustomRunCancelledByPipelineTimeoutMsg:
+		return v1.TaskRunCancelledByPipelineTimeoutMsg
+	case v1beta1.CustomRunCancelledByPipelineMsg:
+		return v1.TaskRunCancelledByPipelineMsg
+	}
+	return "TaskRun cancelled as the CustomRun it runs for was cancelled."
+}
+
+// deadline is when the current attempt times out; ok is false without a
+// timeout. Tekton gives each attempt the whole timeout (docs/customruns.md),
+// so it counts from the attempt's start.
+func (r *Reconciler) deadline(cr *v1beta1.CustomRun) (time.Time, bool) {
+	t := cr.GetTimeout()
+	if t <= 0 || cr.Status.StartTime == nil {
+		return time.Time{}, false
+	}
+	return cr.Status.StartTime.Add(t), true
+}
+
+// attemptFailed ends an attempt that failed: another attempt follows when
+// retries are left (the failed one goes to retriesStatus, and the new one
+// starts with a new lookup), else the CustomRun fails. Tekton reads a
+// custom task as failed only from Succeeded=False, so that is not set
+// while retries are left.
+func (r *Reconciler) attemptFailed(cr *v1beta1.CustomRun, reason, msg string, retriable bool) {
+	if !retriable || len(cr.Status.RetriesStatus) >= cr.Spec.Retries {
+		r.fail(cr, reason, msg)
+		return
+	}
+	failed := cr.Status.DeepCopy()
+	failed.RetriesStatus = nil
+	failed.MarkCustomRunFailed(reason, "%s", msg)
+	failed.CompletionTime = &metav1.Time{Time: r.now()}
+	next := v1beta1.CustomRunStatus{}
+	next.RetriesStatus = append(cr.Status.RetriesStatus, *failed)
+	next.StartTime = &metav1.Time{Time: r.now()}
+	next.InitializeConditions()
+	next.MarkCustomRunRunning(cachedstep.ReasonToBeRetried, "%s", msg)
+	next.ObservedGeneration = cr.Status.ObservedGeneration
+	cr.Status = next
+}
+
+func (r *Reconciler) fail(cr *v1beta1.CustomRun, reason, msg string) {
+	cr.Status.MarkCustomRunFailed(reason, "%s", msg)
+	cr.Status.CompletionTime = &metav1.Time{Time: r.now()}
+}
+
+// updateStatus writes cr's status when it changed; cr takes the new
+// resource version.
+func (r *Reconciler) updateStatus(ctx context.Context, cr *v1beta1.CustomRun) error {
+	got, err := r.Tekton.TektonV1beta1().CustomRuns(cr.Namespace).UpdateStatus(ctx, cr, metav1.UpdateOptions{})
+	if err != nil {
+		return fmt.Errorf("update CustomRun %s/%s: %w", cr.Namespace, cr.Name, err)
+	}
+	cr.ResourceVersion = got.ResourceVersion
+	return nil
+}
+
+func setStatus(cr *v1beta1.CustomRun, st cachedstep.Status) error {
+	if err := cr.Status.EncodeExtraFields(st); err != nil {
+		return fmt.Errorf("record the lookup: %w", err)
+	}
+	return nil
+}
+
+// storeOf is the store the step's pod uses: SLUICE_CACHE in its pod
+// template, where the launcher reads it.
+func storeOf(cr *v1beta1.CustomRun, spec *cachedstep.Spec) Store {
+	s := Store{Namespace: cr.Namespace, Secret: spec.CacheSecret}
+	if t := spec.PodTemplate; t != nil {
+		for _, e := range t.Env {
+			if e.Name == launch.CacheEnv {
+				s.URL = e.Value
+			}
+		}
+	}
+	return s
+}
+
+// fault tells a miss for want of an entry (or in verify mode, where the
+// step runs to be compared) from one for a fault of the lookup.
+func fault(res *probe.Result) bool {
+	return !strings.HasPrefix(res.Reason, "no cache entry") && !strings.HasPrefix(res.Reason, "verify mode")
+}
+
+func keyOf(res *probe.Result) string {
+	if res.Key.IsZero() {
+		return ""
+	}
+	return res.Key.String()
+}
+
+// resultText is a TaskRun result's value as a CustomRun result's text: a
+// string as it is, an array or object as JSON (which Tekton reads back as
+// such).
+func resultText(v v1.ResultValue) string {
+	if v.Type == v1.ParamTypeString || v.Type == "" {
+		return v.StringVal
+	}
+	b, _ := json.Marshal(&v)
+	return string(b)
+}
