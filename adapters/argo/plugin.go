@@ -55,6 +55,13 @@ type PluginRequest struct {
 // nil, not even left of ??.
 const runWhen = "{{=(tasks['" + checkTask + "']?.outputs?.parameters?.['" + OutputCached + "'] ?? 'false') != 'true'}}"
 
+// checkTimeout fails a check still Pending after it (checkTemplateTimeout
+// in the controller, which plugin templates honour as leaves): an agent
+// pod that cannot start (its ServiceAccount's token Secret or RBAC
+// missing) would otherwise hold the step forever. The step then runs,
+// and its launcher still short-circuits a hit; the cost is a pod.
+const checkTimeout = "2m"
+
 // runDepends runs the container after the check whatever became of it:
 // a check that failed (the plugin is not installed, refused the token,
 // the agent pod could not start) must not stop the step.
@@ -140,7 +147,8 @@ func (c *compiler) checkTemplate(slots int) string {
 		c.fail(fmt.Errorf("check template: %w", err))
 	}
 	return c.leaf(checkPrefix+strconv.Itoa(slots), wfv1.Template{
-		Inputs: wfv1.Inputs{Parameters: inputs},
-		Plugin: &wfv1.Plugin{Object: wfv1.Object{Value: b}},
+		Inputs:  wfv1.Inputs{Parameters: inputs},
+		Plugin:  &wfv1.Plugin{Object: wfv1.Object{Value: b}},
+		Timeout: checkTimeout,
 	})
 }
