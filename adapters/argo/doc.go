@@ -10,10 +10,15 @@
 // conditions are decided by the launcher in a task of their own, since
 // Argo's own `when` parses substituted values as expression text.
 //
+// With Options.CachePlugin, each cacheable step runs as a small DAG: a
+// check that Sluice's Executor Plugin (plugins/argo) answers from the
+// cache before any pod exists, then the step's container unless the
+// check hit (plugin.go).
+//
 // Client, Watch and the Server type submit Workflows, follow them and
 // read their logs, through Argo's clientset (with internal/kube for
 // kubeconfig, retries and pod logs) or the Argo Server's REST API.
 //
 // docs/argo.md describes the design: templates, conditions, literal
-// safety, cached steps and sizes.
+// safety, cached steps, the cache plugin and sizes.
 package argo
