@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
 	"knative.dev/pkg/apis"
 
 	adapter "github.com/sluice-dev/sluice/adapters/tekton"
@@ -50,13 +51,27 @@ const ns = "ml"
 // env is a cluster with Tekton's fake clientset, a controller whose
 // prober records its requests, and a file store.
 type env struct {
-	t      *testing.T
-	cs     *fake.Clientset
-	rec    *plugin.Reconciler
-	probes *recorder
-	store  string // the store's URL
-	now    time.Time
-	opts   adapter.Options
+	t        *testing.T
+	cs       *fake.Clientset
+	rec      *plugin.Reconciler
+	probes   *recorder
+	store    string // the store's URL
+	now      time.Time
+	opts     adapter.Options
+	recorder *record.FakeRecorder
+}
+
+// events are the Events recorded so far.
+func (e *env) events() []string {
+	var out []string
+	for {
+		select {
+		case ev := <-e.recorder.Events:
+			out = append(out, ev)
+		default:
+			return out
+		}
+	}
 }
 
 // recorder is a Prober that records each request before it asks the
@@ -76,7 +91,9 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, cs: fake.NewSimpleClientset(), now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
 	e.store = "file://" + filepath.Join(t.TempDir(), "store")
 	e.probes = &recorder{Prober: &probe.Prober{Timeout: 2 * time.Second}}
+	e.recorder = record.NewFakeRecorder(100)
 	e.rec = &plugin.Reconciler{
+		Events: e.recorder,
 		Tekton: e.cs,
 		Prober: e.probes,
 		Values: &plugin.Stores{},

@@ -11,10 +11,12 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
 	"knative.dev/pkg/apis"
 
 	"github.com/sluice-dev/sluice/internal/launch"
@@ -43,6 +45,16 @@ type Reconciler struct {
 	TaskRun func(namespace, name string) (*v1.TaskRun, error)
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Events, when set, records each lookup's outcome as an Event of the
+	// CustomRun (kubectl describe customrun).
+	Events record.EventRecorder
+}
+
+// event records an Event of cr, when there is a recorder.
+func (r *Reconciler) event(cr *v1beta1.CustomRun, typ, reason, msg string) {
+	if r.Events != nil {
+		r.Events.Event(cr, typ, reason, msg)
+	}
 }
 
 // Reconcile acts on a CustomRun that runs a CachedStep, and returns when
@@ -115,6 +127,9 @@ func (r *Reconciler) reconcile(ctx context.Context, cr *v1beta1.CustomRun, again
 		st = cachedstep.Status{Lookup: cachedstep.Miss, Key: keyOf(res), Message: res.Message(), TaskRun: taskRunName(cr, attempt(cr))}
 		if fault(res) {
 			st.Lookup = cachedstep.Fault
+			r.event(cr, corev1.EventTypeWarning, "CacheFault", st.Message)
+		} else {
+			r.event(cr, corev1.EventTypeNormal, "CacheMiss", st.Message)
 		}
 		if err := setStatus(cr, st); err != nil {
 			return err
@@ -227,6 +242,7 @@ func (r *Reconciler) hit(ctx context.Context, cr *v1beta1.CustomRun, spec *cache
 	}
 	cr.Status.Results = out
 	cr.Status.MarkCustomRunSucceeded(cachedstep.ReasonCached, "%s", res.Message())
+	r.event(cr, corev1.EventTypeNormal, "CacheHit", res.Message())
 	return nil
 }
 
@@ -238,6 +254,7 @@ func (r *Reconciler) missAfterAll(cr *v1beta1.CustomRun, why string) error {
 		return err
 	}
 	cr.Status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; running TaskRun %s", st.Message, st.TaskRun)
+	r.event(cr, corev1.EventTypeWarning, "CacheFault", st.Message)
 	return nil
 }
 

@@ -28,7 +28,9 @@ func TestHit(t *testing.T) {
 	e := newEnv(t)
 	pt := e.pipelineTask("produce")
 	first := e.customRun("run-1", pt, nil)
-	if status, reason, msg := condition(e.reconcile(first.Name)); status != "Unknown" || reason != v1.TaskRunReasonPending.String() || !strings.Contains(msg, "no cache entry") {
+	first = e.reconcile(first.Name)
+	st0 := cachedstep.StatusOf(&first.Status)
+	if status, reason, msg := condition(first); status != "Unknown" || reason != v1.TaskRunReasonPending.String() || !strings.Contains(msg, "no cache entry") {
 		t.Fatalf("first run: %s %s %q, want a miss", status, reason, msg)
 	}
 	e.fill() // the first run's pod ran the step
@@ -58,6 +60,9 @@ func TestHit(t *testing.T) {
 	}
 	if trs := e.taskRuns(); len(trs) != 0 {
 		t.Errorf("%d TaskRuns, want none on a hit", len(trs))
+	}
+	if diff := cmp.Diff([]string{"Normal CacheMiss sluice: cache miss: no cache entry " + st0.Key, "Normal CacheHit " + msg}, e.events()); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }
 
