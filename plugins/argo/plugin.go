@@ -140,7 +140,7 @@ func (p *Plugin) Execute(ctx context.Context, args *executorplugins.ExecuteTempl
 	}
 	req, err := parseRequest(raw)
 	if err != nil {
-		res := &probe.Result{Reason: "malformed request: " + err.Error()}
+		res := probe.Malformed(err)
 		p.logf("workflow %s/%s: %s", wf.Namespace, wf.Name, res.Message())
 		return reply(res)
 	}
@@ -177,21 +177,10 @@ func reply(res *probe.Result) *executorplugins.ExecuteTemplateReply {
 			node.Outputs.Parameters = append(node.Outputs.Parameters, wfv1.Parameter{Name: name, Value: wfv1.AnyStringPtr(res.Outputs[k])})
 		}
 		node.Outputs.Parameters = append(node.Outputs.Parameters, wfv1.Parameter{Name: OutputCached, Value: wfv1.AnyStringPtr("true")})
-	case fault(res):
+	case res.Fault:
 		node.Outputs = &wfv1.Outputs{Parameters: []wfv1.Parameter{{Name: OutputFault, Value: wfv1.AnyStringPtr(res.Reason)}}}
 	}
 	return &executorplugins.ExecuteTemplateReply{Node: node}
-}
-
-// fault reports whether a miss came from a fault rather than from the
-// step itself: one that was bound to a key, and found no entry or must
-// run in verify mode, is not. probe.Result says which only in the words
-// of its reason.
-func fault(res *probe.Result) bool {
-	if res.Key.IsZero() {
-		return true
-	}
-	return !strings.HasPrefix(res.Reason, "no cache entry") && !strings.HasPrefix(res.Reason, "verify mode")
 }
 
 func (p *Plugin) logf(format string, args ...any) {

@@ -45,6 +45,9 @@ type Result struct {
 	Run string
 	// Reason says why a probe missed ("no cache entry", or the fault).
 	Reason string
+	// Fault says that the miss was a cache problem (the store, the
+	// credentials, the request), not a step that has not run yet.
+	Fault bool
 }
 
 // Message is a one-line account of the result, for an engine's status.
@@ -97,23 +100,29 @@ func (p *Prober) Probe(ctx context.Context, req *Request) *Result {
 	defer cancel()
 	lreq, err := launch.ParseRunArgs(req.Args, noEnv)
 	if err != nil {
-		return &Result{Reason: "malformed request: " + oneLine(err)}
+		return Malformed(err)
 	}
 	lreq.Open = func(ctx context.Context, u string) (cache.Store, error) { return p.open(ctx, u, req) }
 	resp, err := launch.Check(ctx, lreq)
 	switch {
 	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return &Result{Reason: fmt.Sprintf("the store did not answer within %v: %s", timeout, oneLine(err))}
+		return &Result{Reason: fmt.Sprintf("the store did not answer within %v: %s", timeout, oneLine(err)), Fault: true}
 	case err != nil:
-		return &Result{Reason: oneLine(err)}
+		return &Result{Reason: oneLine(err), Fault: true}
 	case !resp.Cached && len(resp.Warnings) > 0:
-		return &Result{Key: resp.Key, Reason: strings.Join(resp.Warnings, "; ")}
+		return &Result{Key: resp.Key, Reason: strings.Join(resp.Warnings, "; "), Fault: true}
 	case !resp.Cached && lreq.Verify:
 		return &Result{Key: resp.Key, Reason: "verify mode: the step runs to be compared"}
 	case !resp.Cached:
 		return &Result{Key: resp.Key, Reason: "no cache entry " + resp.Key.String()}
 	}
 	return &Result{Hit: true, Key: resp.Key, Outputs: resp.Outputs, Run: resp.Run}
+}
+
+// Malformed is the result of a request that could not be read: a miss,
+// so that the step runs, with the reason.
+func Malformed(err error) *Result {
+	return &Result{Reason: "malformed request: " + oneLine(err), Fault: true}
 }
 
 // noEnv stands for the launcher's environment: a probe takes everything

@@ -70,7 +70,7 @@ func TestProbeMissThenHit(t *testing.T) {
 	var p Prober
 	args := launcherArgs(t, store, "3")
 	miss := p.Probe(context.Background(), &Request{Args: args})
-	if miss.Hit || miss.Key.IsZero() || !strings.HasPrefix(miss.Reason, "no cache entry") {
+	if miss.Hit || miss.Fault || miss.Key.IsZero() || !strings.HasPrefix(miss.Reason, "no cache entry") {
 		t.Fatalf("before any run: %+v, want a miss on a known key with reason \"no cache entry …\"", miss)
 	}
 	ran := run(t, args)
@@ -136,7 +136,7 @@ func TestProbeFaultsAreMisses(t *testing.T) {
 			p := Prober{Timeout: time.Second}
 			start := time.Now()
 			res := p.Probe(context.Background(), &Request{Args: tt.args, Namespace: "ns", Secret: tt.secret})
-			if res.Hit || !strings.Contains(res.Reason, tt.reason) {
+			if res.Hit || !res.Fault || !strings.Contains(res.Reason, tt.reason) {
 				t.Errorf("result %+v, want a miss whose reason holds %q", res, tt.reason)
 			}
 			if took := time.Since(start); took > 3*time.Second {
