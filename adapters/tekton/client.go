@@ -8,6 +8,7 @@ import (
 
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -38,11 +39,13 @@ func NewClient(cfg *rest.Config, ns string) (*Client, error) {
 	return &Client{Tekton: t, Kube: k, Namespace: ns, Backoff: kube.DefaultBackoff}, nil
 }
 
-// Run is a PipelineRun with the TaskRuns it started, by name: what
-// following a run reads.
+// Run is a PipelineRun with the TaskRuns and CustomRuns it started, by
+// name: what following a run reads. With the cache plugin, TaskRuns also
+// holds those that CachedStep CustomRuns started (owned by them).
 type Run struct {
 	PipelineRun *v1.PipelineRun
 	TaskRuns    map[string]*v1.TaskRun
+	CustomRuns  map[string]*v1beta1.CustomRun
 }
 
 // Done reports whether the PipelineRun has ended.
@@ -83,6 +86,29 @@ func (c *Client) taskRuns() kube.Objects[*v1.TaskRun, *v1.TaskRunList] {
 	}
 }
 
+func (c *Client) customRuns() kube.Objects[*v1beta1.CustomRun, *v1beta1.CustomRunList] {
+	return kube.Objects[*v1beta1.CustomRun, *v1beta1.CustomRunList]{
+		Kind: c.Tekton.TektonV1beta1().CustomRuns(c.Namespace), Noun: "customrun", Backoff: c.Backoff,
+	}
+}
+
+// listCustomRuns lists a run's CustomRuns: none where the cluster has no
+// CustomRuns to list.
+func (c *Client) listCustomRuns(ctx context.Context, run string) (map[string]*v1beta1.CustomRun, error) {
+	crs, err := c.customRuns().List(ctx, ofRun(run))
+	if kube.IsNotFound(err) {
+		return map[string]*v1beta1.CustomRun{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*v1beta1.CustomRun, len(crs))
+	for _, cr := range crs {
+		out[cr.Name] = cr
+	}
+	return out, nil
+}
+
 // ofRun selects the TaskRuns of a PipelineRun by the label Tekton gives
 // them.
 func ofRun(name string) string { return pipeline.PipelineRunLabelKey + "=" + name }
@@ -94,7 +120,7 @@ func (c *Client) Submit(ctx context.Context, pr *v1.PipelineRun) (*v1.PipelineRu
 	return c.pipelineRuns().Create(ctx, pr)
 }
 
-// Get reads a PipelineRun and its TaskRuns.
+// Get reads a PipelineRun, its TaskRuns and its CustomRuns.
 func (c *Client) Get(ctx context.Context, name string) (*Run, error) {
 	pr, err := c.pipelineRuns().Get(ctx, name)
 	if err != nil {
@@ -108,6 +134,9 @@ func (c *Client) Get(ctx context.Context, name string) (*Run, error) {
 	for _, tr := range trs {
 		r.TaskRuns[tr.Name] = tr
 	}
+	if r.CustomRuns, err = c.listCustomRuns(ctx, name); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -118,21 +147,21 @@ func (c *Client) Cancel(ctx context.Context, name string) error {
 	return c.pipelineRuns().MergePatch(ctx, name, []byte(`{"spec":{"status":"`+v1.PipelineRunSpecStatusCancelled+`"}}`))
 }
 
-// Follow watches the PipelineRun and its TaskRuns, calling each with
-// every new state of the run until each says it is done or ctx ends,
-// and returns the last state. Both watches are reopened when they drop
-// (kube.Objects); once the PipelineRun has ended, its TaskRuns are read
-// again, so the last state holds their final states whatever order the
-// watches delivered them in.
+// Follow watches the PipelineRun, its TaskRuns and its CustomRuns,
+// calling each with every new state of the run until each says it is
+// done or ctx ends, and returns the last state. The watches are reopened
+// when they drop (kube.Objects); once the PipelineRun has ended, its
+// TaskRuns and CustomRuns are read again, so the last state holds their
+// final states whatever order the watches delivered them in.
 func (c *Client) Follow(ctx context.Context, name string, each func(*Run) bool) (*Run, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		mu    sync.Mutex
-		state = &Run{TaskRuns: map[string]*v1.TaskRun{}}
-		last  *Run
-		done  bool
-		trErr error
+		mu       sync.Mutex
+		state    = &Run{TaskRuns: map[string]*v1.TaskRun{}, CustomRuns: map[string]*v1beta1.CustomRun{}}
+		last     *Run
+		done     bool
+		childErr error
 	)
 	// seen applies one change and passes the new state on; each runs
 	// under mu, one state at a time.
@@ -153,19 +182,30 @@ func (c *Client) Follow(ctx context.Context, name string, each func(*Run) bool) 
 					state.TaskRuns[tr.Name] = tr
 				}
 			}
+			if crs, err := c.listCustomRuns(ctx, name); err == nil {
+				state.CustomRuns = crs
+			}
 		}
-		last = &Run{PipelineRun: state.PipelineRun, TaskRuns: maps.Clone(state.TaskRuns)}
+		last = &Run{PipelineRun: state.PipelineRun, TaskRuns: maps.Clone(state.TaskRuns), CustomRuns: maps.Clone(state.CustomRuns)}
 		if each(last) {
 			done = true
 			cancel()
 		}
 		return done
 	}
+	failed := func(err error) {
+		if err != nil && ctx.Err() == nil && !kube.IsNotFound(err) {
+			mu.Lock()
+			childErr = err
+			mu.Unlock()
+			cancel()
+		}
+	}
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		err := c.taskRuns().FollowList(ctx, ofRun(name), func(t watch.EventType, tr *v1.TaskRun) bool {
+		failed(c.taskRuns().FollowList(ctx, ofRun(name), func(t watch.EventType, tr *v1.TaskRun) bool {
 			return seen(func() {
 				if t == watch.Deleted {
 					delete(state.TaskRuns, tr.Name)
@@ -173,13 +213,19 @@ func (c *Client) Follow(ctx context.Context, name string, each func(*Run) bool) 
 					state.TaskRuns[tr.Name] = tr
 				}
 			})
-		})
-		if err != nil && ctx.Err() == nil {
-			mu.Lock()
-			trErr = err
-			mu.Unlock()
-			cancel()
-		}
+		}))
+	}()
+	go func() {
+		defer wg.Done()
+		failed(c.customRuns().FollowList(ctx, ofRun(name), func(t watch.EventType, cr *v1beta1.CustomRun) bool {
+			return seen(func() {
+				if t == watch.Deleted {
+					delete(state.CustomRuns, cr.Name)
+				} else {
+					state.CustomRuns[cr.Name] = cr
+				}
+			})
+		}))
 	}()
 	_, err := c.pipelineRuns().Follow(ctx, name, func(pr *v1.PipelineRun) bool {
 		return seen(func() { state.PipelineRun = pr })
@@ -191,8 +237,8 @@ func (c *Client) Follow(ctx context.Context, name string, each func(*Run) bool) 
 	switch {
 	case done:
 		return last, nil
-	case trErr != nil:
-		return last, trErr
+	case childErr != nil:
+		return last, childErr
 	}
 	return last, err
 }

@@ -11,12 +11,14 @@ import (
 
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"knative.dev/pkg/apis"
 
 	"github.com/sluice-dev/sluice/internal/kube"
 	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/report"
 	"github.com/sluice-dev/sluice/ir"
+	"github.com/sluice-dev/sluice/plugins/tekton/cachedstep"
 )
 
 // succeeded is the condition Tekton keeps a run's state in.
@@ -99,6 +101,7 @@ func Steps(g *ir.Graph, r *Run) []StepRun {
 }
 
 func steps(g *ir.Graph, r *Run, tasks map[string]*task, runs map[string][]*v1.TaskRun) []StepRun {
+	crs, children := customRunsByTask(r), childTaskRuns(r)
 	index := map[string]int{}
 	var out []StepRun
 	add := func(s StepRun) {
@@ -119,6 +122,12 @@ func steps(g *ir.Graph, r *Run, tasks map[string]*task, runs map[string][]*v1.Ta
 	}
 	for _, pt := range pipelineTasks(r) {
 		t := tasks[pt.Name]
+		if t.cached {
+			for _, cr := range crs[pt.Name] {
+				add(cachedExecution(t.display(), cr, children[cr.Name]))
+			}
+			continue
+		}
 		verdicts, filter := filtered(pt, runs)
 		for i, run := range verdicts {
 			if !run && !t.cond && !t.internal {
@@ -356,6 +365,7 @@ type task struct {
 	cond     bool
 	internal bool // stands for no step (a pipeline whose loops are all empty)
 	final    bool
+	cached   bool // runs as a CachedStep CustomRun (the cache plugin)
 }
 
 // display is the name the task's step shows under: "train", "train[1]".
@@ -435,21 +445,46 @@ func pipelineTasks(r *Run) []*v1.PipelineTask {
 func tasksOf(r *Run, runs map[string][]*v1.TaskRun) map[string]*task {
 	spec := pipelineSpec(r.PipelineRun)
 	out := map[string]*task{}
+	children := childTaskRuns(r)
+	var crs map[string][]*v1beta1.CustomRun
 	for i, pt := range pipelineTasks(r) {
-		var ts *v1.TaskSpec
-		if pt.TaskSpec != nil {
-			ts = &pt.TaskSpec.TaskSpec
+		ts, cached := embeddedTask(pt)
+		trs := runs[pt.Name]
+		if cached {
+			if crs == nil {
+				crs = customRunsByTask(r)
+			}
+			trs = nil
+			for _, cr := range crs[pt.Name] {
+				trs = append(trs, children[cr.Name]...)
+			}
 		}
-		for _, tr := range runs[pt.Name] {
+		for _, tr := range trs {
 			if ts == nil && tr.Status.TaskSpec != nil {
 				ts = tr.Status.TaskSpec // a Task by reference, as Tekton read it
 			}
 		}
 		t := taskOf(pt, ts)
 		t.final = i >= len(spec.Tasks)
+		t.cached = cached
 		out[pt.Name] = t
 	}
 	return out
+}
+
+// embeddedTask is the Task a pipeline task embeds, itself or in its
+// CachedStep (nil when it references one); cached says it is a CachedStep.
+func embeddedTask(pt *v1.PipelineTask) (ts *v1.TaskSpec, cached bool) {
+	if cs, err := cachedstep.OfPipelineTask(pt); cs != nil || err != nil {
+		if cs == nil {
+			return nil, true
+		}
+		return cs.TaskSpec, true
+	}
+	if pt.TaskSpec != nil {
+		return &pt.TaskSpec.TaskSpec, false
+	}
+	return nil, false
 }
 
 // taskOf reads a pipeline task: the step from the launcher's spec in
@@ -519,6 +554,9 @@ func taskRunsByTask(r *Run) map[string][]*v1.TaskRun {
 	}
 	out := map[string][]*v1.TaskRun{}
 	for _, tr := range r.TaskRuns {
+		if customRunOf(tr) != "" {
+			continue // a CachedStep's: see childTaskRuns
+		}
 		pt := tr.Labels[pipeline.PipelineTaskLabelKey]
 		if pt == "" {
 			pt = owner[tr.Name]
@@ -648,10 +686,7 @@ func PipelineOf(pr *v1.PipelineRun) *ir.Pipeline {
 		var out []ir.Step
 		for i := range pts {
 			pt := &pts[i]
-			var ts *v1.TaskSpec
-			if pt.TaskSpec != nil {
-				ts = &pt.TaskSpec.TaskSpec
-			}
+			ts, _ := embeddedTask(pt)
 			t := taskOf(pt, ts)
 			if t.cond || t.internal || seen[t.step] {
 				continue
