@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -119,8 +120,8 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestExamples compiles every example, in both forms, and validates the
-// objects with Tekton's own code.
+// TestExamples compiles every example, in both forms, with and without
+// the cache plugin, and validates the objects with Tekton's own code.
 func TestExamples(t *testing.T) {
 	files, _ := filepath.Glob("../../examples/*.yaml")
 	if len(files) == 0 {
@@ -128,19 +129,21 @@ func TestExamples(t *testing.T) {
 	}
 	for _, file := range files {
 		for _, emit := range []tekton.Emit{tekton.EmitPipelineRun, tekton.EmitPipeline} {
-			t.Run(filepath.Base(file)+"/"+string(emit), func(t *testing.T) {
-				src, err := os.ReadFile(file)
-				if err != nil {
-					t.Fatal(err)
-				}
-				opts := testOptions
-				opts.Emit = emit
-				objs, err := compileYAML(t, file, src, nil, opts)
-				if err != nil {
-					t.Fatalf("Compile: %v", err)
-				}
-				mustValidate(t, objs)
-			})
+			for _, plugin := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/plugin=%v", filepath.Base(file), emit, plugin), func(t *testing.T) {
+					src, err := os.ReadFile(file)
+					if err != nil {
+						t.Fatal(err)
+					}
+					opts := testOptions
+					opts.Emit, opts.CachePlugin = emit, plugin
+					objs, err := compileYAML(t, file, src, nil, opts)
+					if err != nil {
+						t.Fatalf("Compile: %v", err)
+					}
+					mustValidate(t, objs)
+				})
+			}
 		}
 	}
 }

@@ -11,8 +11,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	prres "github.com/tektoncd/pipeline/pkg/reconciler/pipelinerun/resources"
 	trres "github.com/tektoncd/pipeline/pkg/reconciler/taskrun/resources"
+	corev1 "k8s.io/api/core/v1"
 	"knative.dev/pkg/apis"
 
 	"github.com/sluice-dev/sluice/adapters/tekton"
@@ -20,6 +22,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/internal/step"
 	"github.com/sluice-dev/sluice/ir"
+	"github.com/sluice-dev/sluice/plugins/tekton/cachedstep"
 )
 
 // The tests in this file play Tekton's controllers over compiled objects
@@ -42,6 +45,9 @@ type controller struct {
 	// results of finished tasks: task → result → value.
 	results map[string]map[string]v1.ResultValue
 	status  string // $(tasks.status), for finally tasks
+	// crs are, with the cache plugin, the CustomRuns of the CachedSteps
+	// that ran, by pipeline task; nil without it.
+	crs map[string]*v1beta1.CustomRun
 }
 
 func newController(t testing.TB, objs *tekton.Objects) *controller {
@@ -87,11 +93,54 @@ func (c *controller) setResult(task, result string, v v1.ResultValue) {
 
 // run plays one pipeline task and returns the launcher's command line in
 // each of its TaskRuns (one per matrix combination), or ran false when
-// its `when` skips it.
+// its `when` skips it. A CachedStep (the cache plugin) is played as its
+// CustomRun: see runCached.
 func (c *controller) run(t testing.TB, name string) (args [][]string, ran bool) {
+	t.Helper()
+	pt, ok := c.prepare(t, name)
+	if !ok {
+		return nil, false
+	}
+	if cs, err := cachedstep.OfPipelineTask(&pt); err != nil || cs != nil {
+		t.Fatalf("task %s is a CachedStep (%v): play it with runCached", name, err)
+	}
+	combos := []v1.Params{nil}
+	if pt.IsMatrixed() {
+		combos = pt.Matrix.FanOut()
+	}
+	for _, combo := range combos {
+		tr := &v1.TaskRun{}
+		tr.Name, tr.Namespace, tr.UID = c.pr.Name+"-"+name, c.pr.Namespace, "7d1e-uid"
+		tr.Spec.Params = append(append(v1.Params{}, pt.Params...), combo...)
+		args = append(args, taskRunArgs(t, name, pt.TaskSpec.TaskSpec.DeepCopy(), tr))
+	}
+	return args, true
+}
+
+// prepare is what the PipelineRun reconciler does to a pipeline task
+// before it creates its runs: the result references it reads (from the
+// results set so far; one not set stays unreplaced, as in Tekton), its
+// contexts, a finally task's $(tasks.status), and its `when`. ok is false
+// when the task is skipped.
+func (c *controller) prepare(t testing.TB, name string) (_ v1.PipelineTask, ok bool) {
 	t.Helper()
 	pt, final := c.task(t, name)
 	rpt := &prres.ResolvedPipelineTask{PipelineTask: &pt}
+	prres.ApplyTaskResults(prres.PipelineRunState{rpt}, c.resolve(t, &pt))
+	rpt.PipelineTask = prres.ApplyPipelineTaskContexts(rpt.PipelineTask, v1.PipelineRunStatus{}, &prres.PipelineRunFacts{})
+	if final {
+		prres.ApplyPipelineTaskStateContext(prres.PipelineRunState{rpt}, map[string]string{"tasks.status": c.status})
+	}
+	pt = *rpt.PipelineTask
+	return pt, pt.When.AllowsExecution(nil)
+}
+
+// resolve resolves the result references of pt: by hand from the
+// results set; with CachedSteps, with Tekton's own ResolveResultRefs over
+// the runs that hold them (TaskRuns, a matrix's TaskRuns, CustomRuns),
+// which reads a CustomRun's results its own way.
+func (c *controller) resolve(t testing.TB, pt *v1.PipelineTask) prres.ResolvedResultRefs {
+	t.Helper()
 	var exprs []string
 	for _, p := range pt.Params {
 		e, _ := p.GetVarSubstitutionExpressions()
@@ -107,56 +156,85 @@ func (c *controller) run(t testing.TB, name string) (args [][]string, ran bool) 
 			exprs = append(exprs, e...)
 		}
 	}
-	var resolved prres.ResolvedResultRefs
-	for _, ref := range v1.NewResultRefs(exprs) {
-		v, ok := c.results[ref.PipelineTask][ref.Result]
-		if !ok {
-			continue // not run: stays unreplaced, as in Tekton
-		}
-		resolved = append(resolved, &prres.ResolvedResultRef{Value: v, ResultReference: *ref, FromTaskRun: ref.PipelineTask + "-tr"})
-	}
-	prres.ApplyTaskResults(prres.PipelineRunState{rpt}, resolved)
-	rpt.PipelineTask = prres.ApplyPipelineTaskContexts(rpt.PipelineTask, v1.PipelineRunStatus{}, &prres.PipelineRunFacts{})
-	if final {
-		prres.ApplyPipelineTaskStateContext(prres.PipelineRunState{rpt}, map[string]string{"tasks.status": c.status})
-	}
-	pt = *rpt.PipelineTask
-	if !pt.When.AllowsExecution(nil) {
-		return nil, false
-	}
-	combos := []v1.Params{nil}
-	if pt.IsMatrixed() {
-		combos = pt.Matrix.FanOut()
-	}
-	ctx := context.Background()
-	for _, combo := range combos {
-		tr := &v1.TaskRun{}
-		tr.Name, tr.Namespace, tr.UID = c.pr.Name+"-"+name, c.pr.Namespace, "7d1e-uid"
-		tr.Spec.Params = append(append(v1.Params{}, pt.Params...), combo...)
-		ts := pt.TaskSpec.TaskSpec.DeepCopy()
-		ts.SetDefaults(ctx)
-		ts = trres.ApplyParameters(ts, tr, ts.Params...)
-		ts = trres.ApplyContexts(ts, name, tr)
-		ts = trres.ApplyResults(ts)
-		ts = trres.ApplyArtifacts(ts)
-		ts = trres.ApplyStepExitCodePath(ts)
-		ts = trres.ApplyWorkspaces(ctx, ts, ts.Workspaces, tr.Spec.Workspaces, nil)
-		ts = trres.ApplyCredentialsPath(ts, "/tekton/creds")
-		// The TaskRun reconciler validates the spec after substitution.
-		if fe := ts.Validate(apis.WithinCreate(ctx)); fe != nil {
-			t.Fatalf("task %s after substitution: %v", name, fe)
-		}
-		last := ts.Steps[len(ts.Steps)-1]
-		for _, a := range last.Args {
-			// The entrypoint substitutes $(steps.…) at run time: nothing
-			// of the sort may be left.
-			if strings.Contains(a, "$(") {
-				t.Fatalf("task %s: argument %q still holds $( after Tekton's substitution", name, a)
+	if c.crs == nil {
+		var resolved prres.ResolvedResultRefs
+		for _, ref := range v1.NewResultRefs(exprs) {
+			v, ok := c.results[ref.PipelineTask][ref.Result]
+			if !ok {
+				continue // not run: stays unreplaced, as in Tekton
 			}
+			resolved = append(resolved, &prres.ResolvedResultRef{Value: v, ResultReference: *ref, FromTaskRun: ref.PipelineTask + "-tr"})
 		}
-		args = append(args, append([]string{last.Command[0]}, last.Args...))
+		return resolved
 	}
-	return args, true
+	var state prres.PipelineRunState
+	for task, results := range c.results {
+		producer, _ := c.task(t, task)
+		state = append(state, &prres.ResolvedPipelineTask{PipelineTask: &producer, TaskRuns: taskRunsWith(producer.IsMatrixed(), results)})
+	}
+	for task, cr := range c.crs {
+		producer, _ := c.task(t, task)
+		state = append(state, &prres.ResolvedPipelineTask{PipelineTask: &producer, CustomTask: true, CustomRuns: []*v1beta1.CustomRun{cr}})
+	}
+	resolved, _, err := prres.ResolveResultRefs(state, prres.PipelineRunState{{PipelineTask: pt}})
+	if err != nil {
+		t.Fatalf("task %s: %v", pt.Name, err)
+	}
+	return resolved
+}
+
+// taskRunsWith are the succeeded TaskRuns that hold results: one, or one
+// per element of a matrix's aggregated results.
+func taskRunsWith(matrix bool, results map[string]v1.ResultValue) []*v1.TaskRun {
+	n := 1
+	if matrix {
+		for _, v := range results {
+			n = len(v.ArrayVal)
+		}
+	}
+	trs := make([]*v1.TaskRun, n)
+	for i := range trs {
+		tr := &v1.TaskRun{}
+		tr.Name = fmt.Sprintf("producer-%d", i)
+		tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue})
+		for name, v := range results {
+			if matrix {
+				v = *v1.NewStructuredValues(v.ArrayVal[i])
+			}
+			tr.Status.Results = append(tr.Status.Results, v1.TaskRunResult{Name: name, Type: v1.ResultsTypeString, Value: v})
+		}
+		trs[i] = tr
+	}
+	return trs
+}
+
+// taskRunArgs plays the TaskRun reconciler's substitution of a TaskRun's
+// Task and the validation that follows, and returns the launcher's
+// command line.
+func taskRunArgs(t testing.TB, name string, ts *v1.TaskSpec, tr *v1.TaskRun) []string {
+	t.Helper()
+	ctx := context.Background()
+	ts.SetDefaults(ctx)
+	ts = trres.ApplyParameters(ts, tr, ts.Params...)
+	ts = trres.ApplyContexts(ts, name, tr)
+	ts = trres.ApplyResults(ts)
+	ts = trres.ApplyArtifacts(ts)
+	ts = trres.ApplyStepExitCodePath(ts)
+	ts = trres.ApplyWorkspaces(ctx, ts, ts.Workspaces, tr.Spec.Workspaces, nil)
+	ts = trres.ApplyCredentialsPath(ts, "/tekton/creds")
+	// The TaskRun reconciler validates the spec after substitution.
+	if fe := ts.Validate(apis.WithinCreate(ctx)); fe != nil {
+		t.Fatalf("task %s after substitution: %v", name, fe)
+	}
+	last := ts.Steps[len(ts.Steps)-1]
+	for _, a := range last.Args {
+		// The entrypoint substitutes $(steps.…) at run time: nothing
+		// of the sort may be left.
+		if strings.Contains(a, "$(") {
+			t.Fatalf("task %s: argument %q still holds $( after Tekton's substitution", name, a)
+		}
+	}
+	return append([]string{last.Command[0]}, last.Args...)
 }
 
 func compileText(t testing.TB, src string, overrides ...string) *tekton.Objects {
