@@ -1,6 +1,7 @@
 package tekton_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -179,4 +180,34 @@ spec:
 		t.Fatal(err)
 	}
 	return p, params
+}
+
+// TestPluginFeatureFlags: CachedSteps need no feature flag: a pipeline
+// without loops over one step validates with enable-api-fields: stable;
+// like every embedded Task, they are refused when disable-inline-spec
+// names pipeline.
+func TestPluginFeatureFlags(t *testing.T) {
+	p, params := compileInput(t)
+	opts := testOptions
+	opts.CachePlugin = true
+	objs, err := tekton.Compile(p, params, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flags map[string]string
+		ok    bool
+	}{
+		{map[string]string{"enable-api-fields": "stable"}, true},
+		{map[string]string{"enable-api-fields": "alpha"}, true},
+		{map[string]string{"disable-inline-spec": "pipeline"}, false},
+	} {
+		ctx, err := tekton.Context(context.Background(), tc.flags, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tekton.Validate(ctx, objs); (err == nil) != tc.ok {
+			t.Errorf("feature flags %v: %v, want valid %v", tc.flags, err, tc.ok)
+		}
+	}
 }
