@@ -25,6 +25,12 @@
 // `when`, so every skip is made a `when` skip: each task carries, as
 // `when` expressions, every condition its inputs depend on (see guards).
 //
+// With Options.CachePlugin, each cacheable step is a CachedStep custom
+// task (plugins/tekton/cachedstep) that carries the Task and pod template
+// its TaskRun would have had; Sluice's controller (plugins/tekton)
+// completes it from the cache without a pod, or runs that TaskRun. The
+// tracker reads a CachedStep's CustomRun as its step.
+//
 // docs/tekton.md describes the output, the feature flags it needs and
 // what is not supported.
 package tekton
