@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // TestInstallTektonPlugin compares `sluice install tekton-plugin` with
@@ -243,4 +245,30 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestCompileTektonCachePlugin: compile -t tekton --cache-plugin makes
+// each cacheable step a CachedStep (Tekton's validation passing), and
+// needs --cache.
+func TestCompileTektonCachePlugin(t *testing.T) {
+	file := pipelineFile(t, tektonPipeline)
+	code, stdout, stderr := sluice(t, append([]string{"compile", "-t", "tekton", file, "--cache-plugin", "-n", "ml"}, tektonCacheFlags...)...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var pr v1.PipelineRun
+	if err := yaml.UnmarshalStrict([]byte(stdout), &pr); err != nil {
+		t.Fatalf("output is not a PipelineRun: %v\n%s", err, stdout)
+	}
+	var kinds []string
+	for _, pt := range pr.Spec.PipelineSpec.Tasks {
+		kinds = append(kinds, pt.Name+":"+pt.TaskSpec.Kind)
+	}
+	if diff := cmp.Diff([]string{"greet:CachedStep", "shout-when:", "shout:CachedStep"}, kinds); diff != "" {
+		t.Errorf("tasks (-want +got):\n%s", diff)
+	}
+	code, _, stderr = sluice(t, "compile", "-t", "tekton", file, "--cache-plugin")
+	if code != exitFailure || !strings.Contains(stderr, "--cache") {
+		t.Errorf("without --cache: exit %d, stderr %q; want a failure that names --cache", code, stderr)
+	}
 }
