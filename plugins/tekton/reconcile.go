@@ -95,6 +95,16 @@ func (r *Reconciler) reconcile(ctx context.Context, cr *v1beta1.CustomRun, again
 		return nil
 	}
 	st := cachedstep.StatusOf(&cr.Status)
+	if cr.IsCancelled() || r.timedOut(cr) {
+		// An attempt whose TaskRun ended ends as it did, however late
+		// this reconcile comes.
+		if tr, err := r.existingTaskRun(ctx, cr, st); err != nil || tr != nil && tr.IsDone() {
+			if err != nil {
+				return err
+			}
+			return r.follow(ctx, cr, spec, st, tr)
+		}
+	}
 	if cr.IsCancelled() {
 		msg := fmt.Sprintf("CustomRun %q was cancelled", cr.Name)
 		if cr.Spec.StatusMessage != "" {
@@ -161,7 +171,7 @@ func (r *Reconciler) follow(ctx context.Context, cr *v1beta1.CustomRun, spec *ca
 	case c == nil:
 		cr.Status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; TaskRun %s is pending", st.Message, tr.Name)
 	case c.IsUnknown():
-		cr.Status.MarkCustomRunRunning(c.Reason, "TaskRun %s: %s", tr.Name, c.Message)
+		cr.Status.MarkCustomRunRunning(c.Reason, "%s; TaskRun %s: %s", st.Message, tr.Name, c.Message)
 	case c.IsTrue():
 		var texts []v1beta1.CustomRunResult
 		for _, res := range tr.Status.Results {
@@ -256,6 +266,23 @@ func (r *Reconciler) missAfterAll(cr *v1beta1.CustomRun, why string) error {
 	cr.Status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; running TaskRun %s", st.Message, st.TaskRun)
 	r.event(cr, corev1.EventTypeWarning, "CacheFault", st.Message)
 	return nil
+}
+
+func (r *Reconciler) timedOut(cr *v1beta1.CustomRun) bool {
+	deadline, ok := r.deadline(cr)
+	return ok && !r.now().Before(deadline)
+}
+
+// existingTaskRun is the attempt's TaskRun, nil when it has none (yet).
+func (r *Reconciler) existingTaskRun(ctx context.Context, cr *v1beta1.CustomRun, st cachedstep.Status) (*v1.TaskRun, error) {
+	if st.TaskRun == "" {
+		return nil, nil
+	}
+	tr, err := r.getTaskRun(ctx, cr.Namespace, st.TaskRun)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return tr, err
 }
 
 // taskSpec is the Task the step runs: embedded, or read.

@@ -320,3 +320,31 @@ func slowServer(t *testing.T) string {
 	t.Cleanup(func() { close(done); srv.Close() })
 	return strings.TrimPrefix(srv.URL, "http://")
 }
+
+// TestLateReconcile: an attempt whose TaskRun ended ends as it did, even
+// when the CustomRun is reconciled after its deadline or its
+// cancellation.
+func TestLateReconcile(t *testing.T) {
+	for _, late := range []string{"timed out", "cancelled"} {
+		t.Run(late, func(t *testing.T) {
+			e := newEnv(t)
+			cr := e.customRun("run-1", e.pipelineTask("produce"), nil)
+			e.reconcile(cr.Name)
+			cr = e.reconcile(cr.Name)
+			e.finish("run-1-produce-0", "True", "Succeeded", "", map[string]string{"sluice-cached": "false", "v": "n=3", "l": "[]"})
+			if late == "timed out" {
+				e.now = e.now.Add(time.Hour)
+			} else {
+				cr.Spec.Status = v1beta1.CustomRunSpecStatusCancelled
+				e.update(cr)
+			}
+			cr = e.reconcile(cr.Name)
+			if status, reason, _ := condition(cr); status != "True" || reason != "Succeeded" {
+				t.Errorf("%s %s, want the TaskRun's success", status, reason)
+			}
+			if tr := e.taskRun("run-1-produce-0"); tr.Spec.Status != "" {
+				t.Errorf("a TaskRun that ended was cancelled")
+			}
+		})
+	}
+}
