@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -135,7 +134,7 @@ func (r *Reconciler) reconcile(ctx context.Context, cr *v1beta1.CustomRun, again
 			return r.hit(ctx, cr, spec, res, outs)
 		}
 		st = cachedstep.Status{Lookup: cachedstep.Miss, Key: keyOf(res), Message: res.Message(), TaskRun: taskRunName(cr, attempt(cr))}
-		if fault(res) {
+		if res.Fault {
 			st.Lookup = cachedstep.Fault
 			r.event(cr, corev1.EventTypeWarning, "CacheFault", st.Message)
 		} else {
@@ -203,21 +202,18 @@ func (r *Reconciler) follow(ctx context.Context, cr *v1beta1.CustomRun, spec *ca
 // lookup probes the step with the command line its pod would run; a fault
 // is a miss with its reason.
 func (r *Reconciler) lookup(ctx context.Context, cr *v1beta1.CustomRun, spec *cachedstep.Spec) (*probe.Result, []outResult) {
-	miss := func(format string, args ...any) (*probe.Result, []outResult) {
-		return &probe.Result{Reason: "malformed request: " + fmt.Sprintf(format, args...)}, nil
-	}
 	ts, err := r.taskSpec(ctx, cr.Namespace, spec)
 	if err != nil {
-		return &probe.Result{Reason: err.Error()}, nil
+		return &probe.Result{Reason: err.Error(), Fault: true}, nil
 	}
 	tr := taskRun(cr, spec)
 	args, err := launcherArgs(ts, tr)
 	if err != nil {
-		return miss("%v", err)
+		return probe.Malformed(err), nil
 	}
 	outs, err := outputResults(args)
 	if err != nil {
-		return miss("%v", err)
+		return probe.Malformed(err), nil
 	}
 	s := storeOf(cr, spec)
 	if s.URL != "" {
@@ -423,12 +419,6 @@ func storeOf(cr *v1beta1.CustomRun, spec *cachedstep.Spec) Store {
 		}
 	}
 	return s
-}
-
-// fault tells a miss for want of an entry (or in verify mode, where the
-// step runs to be compared) from one for a fault of the lookup.
-func fault(res *probe.Result) bool {
-	return !strings.HasPrefix(res.Reason, "no cache entry") && !strings.HasPrefix(res.Reason, "verify mode")
 }
 
 func keyOf(res *probe.Result) string {
