@@ -16,7 +16,6 @@ import (
 
 	"github.com/sluice-dev/sluice/adapters/tekton"
 	"github.com/sluice-dev/sluice/cache"
-	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/internal/step"
 	"github.com/sluice-dev/sluice/ir"
@@ -65,13 +64,6 @@ func (s *scripted) Probe(_ context.Context, req *probe.Request) *probe.Result {
 	return &probe.Result{Hit: true, Outputs: s.outputs, Run: "run-0"}
 }
 
-// values keeps values in the test's store.
-type values struct{ store cache.Store }
-
-func (v values) PutValue(ctx context.Context, _ plugin.Store, text string) (string, error) {
-	return launch.PutValue(ctx, v.store, text)
-}
-
 // customRun is the CustomRun Tekton creates for a CachedStep pipeline
 // task, once its parameters are resolved: one per matrix combination
 // (none here: loops over one step are TaskRuns).
@@ -113,7 +105,7 @@ func (c *pluginPlay) runCached(t testing.TB, name string, answer *scripted) (loo
 	}
 	cr := c.customRun(t, pt)
 	cs := fake.NewSimpleClientset(cr)
-	rec := &plugin.Reconciler{Tekton: cs, Prober: answer, Values: values{c.store}}
+	rec := &plugin.Reconciler{Tekton: cs, Prober: answer}
 	ctx := context.Background()
 	reconcile := func() *v1beta1.CustomRun {
 		got, err := cs.TektonV1beta1().CustomRuns(cr.Namespace).Get(ctx, cr.Name, metav1.GetOptions{})

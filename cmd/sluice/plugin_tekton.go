@@ -97,7 +97,6 @@ func serveTektonPlugin(ctx context.Context, o *tektonServeOptions, stderr io.Wri
 		Reconciler: tektonplugin.Reconciler{
 			Tekton: tk,
 			Prober: &probe.Prober{Secrets: secrets, Timeout: o.timeout},
-			Values: &tektonplugin.Stores{Secrets: secrets, Timeout: o.timeout},
 			Events: events.NewRecorder(tektonscheme.Scheme, corev1.EventSource{Component: tektonPluginName}),
 		},
 		Namespace: ns,

@@ -203,6 +203,14 @@ func TestInline(t *testing.T) {
 		{"del\x7f", false},
 		{"tab\tand\r\nmore", true},
 		{"émoji 😀", true},
+		// Tekton would read a custom task's result of these as an array.
+		{`["a"]`, false},
+		{` ["a", "b"] `, false},
+		{`[null]`, false},
+		{`[]`, true},
+		{`[1, 2]`, true},
+		{`[{"a": 1}]`, true},
+		{`["a"`, true},
 	}
 	for _, tt := range tests {
 		if got := Inline(tt.v, 100); got != tt.want {

@@ -111,8 +111,10 @@ func GetValue(ctx context.Context, s cache.Store, ref string) (string, error) {
 // through every engine. So it must be valid UTF-8 (engines carry values in
 // JSON), not end in a newline (Argo drops one from an output parameter
 // file), contain no engine template syntax (Argo's `{{`, Tekton's `$(`:
-// a consumer's --in text goes through the engine's substitution), and not
-// itself look like a ref.
+// a consumer's --in text goes through the engine's substitution), not be
+// a JSON array of strings (Tekton reads a custom task's result of that
+// form as an array, which changes the type of the consumer's parameter),
+// and not itself look like a ref.
 func Inline(v string, max int) bool {
 	return len(v) <= max &&
 		utf8.ValidString(v) &&
@@ -120,7 +122,16 @@ func Inline(v string, max int) bool {
 		!strings.Contains(v, "{{") &&
 		!strings.Contains(v, "$(") &&
 		!strings.HasPrefix(v, casPrefix) &&
+		!stringArray(v) &&
 		quotable(v)
+}
+
+// stringArray reports whether Tekton reads v, a custom task's result, as
+// an array: a non-empty JSON array of strings
+// (pipelinerun/resources.paramValueFromCustomRunResult).
+func stringArray(v string) bool {
+	var a []string
+	return json.Unmarshal([]byte(v), &a) == nil && len(a) > 0
 }
 
 // quotable reports whether v survives being written as a Go-quoted string

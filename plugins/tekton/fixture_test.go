@@ -96,7 +96,6 @@ func newEnv(t *testing.T) *env {
 		Events: e.recorder,
 		Tekton: e.cs,
 		Prober: e.probes,
-		Values: &plugin.Stores{},
 		Now:    func() time.Time { return e.now },
 	}
 	e.opts = adapter.Options{LauncherImage: "ghcr.io/sluice-dev/sluice-exec:test", Cache: e.store, CachePlugin: true, Namespace: ns}

@@ -74,16 +74,3 @@ func TestOutputResults(t *testing.T) {
 		t.Error("an --out path that is no result's: no error")
 	}
 }
-
-// TestReadAsArray: what Tekton would read as an array result of a custom
-// task (paramValueFromCustomRunResult): a non-empty JSON array of strings.
-func TestReadAsArray(t *testing.T) {
-	for v, want := range map[string]bool{
-		`["a"]`: true, ` ["a", "b"] `: true, `["$(params.x)"]`: true, `[null]`: true,
-		`[]`: false, `[1, 2]`: false, `[{"a": 1}]`: false, `"x"`: false, `x`: false, ``: false, `["a"`: false,
-	} {
-		if got := readAsArray(v); got != want {
-			t.Errorf("readAsArray(%q) = %v, want %v", v, got, want)
-		}
-	}
-}

@@ -38,7 +38,6 @@ var _ Prober = (*probe.Prober)(nil)
 type Reconciler struct {
 	Tekton versioned.Interface
 	Prober Prober
-	Values ValueStore
 	// TaskRun reads a TaskRun, from an informer's cache; nil reads it
 	// through Tekton.
 	TaskRun func(namespace, name string) (*v1.TaskRun, error)
@@ -176,12 +175,7 @@ func (r *Reconciler) follow(ctx context.Context, cr *v1beta1.CustomRun, spec *ca
 		for _, res := range tr.Status.Results {
 			texts = append(texts, v1beta1.CustomRunResult{Name: res.Name, Value: resultText(res.Value)})
 		}
-		out, err := results(ctx, r.Values, storeOf(cr, spec), texts)
-		if err != nil {
-			cr.Status.MarkCustomRunRunning(v1.TaskRunReasonSuccessful.String(), "TaskRun %s succeeded; %v", tr.Name, err)
-			return err // retried: the store may come back
-		}
-		cr.Status.Results = out
+		cr.Status.Results = texts
 		cr.Status.MarkCustomRunSucceeded(c.Reason, "%s; TaskRun %s succeeded", st.Message, tr.Name)
 	default:
 		reason := c.Reason
@@ -215,11 +209,10 @@ func (r *Reconciler) lookup(ctx context.Context, cr *v1beta1.CustomRun, spec *ca
 	if err != nil {
 		return probe.Malformed(err), nil
 	}
-	s := storeOf(cr, spec)
-	if s.URL != "" {
+	if url := storeOf(spec); url != "" {
 		// The pod takes the store from SLUICE_CACHE; a probe from its
 		// command line.
-		args = append([]string{"--cache=" + s.URL}, args...)
+		args = append([]string{"--cache=" + url}, args...)
 	}
 	return r.Prober.Probe(ctx, &probe.Request{Args: args, Namespace: cr.Namespace, Secret: spec.CacheSecret}), outs
 }
@@ -239,14 +232,10 @@ func (r *Reconciler) hit(ctx context.Context, cr *v1beta1.CustomRun, spec *cache
 		}
 		texts = append(texts, v1beta1.CustomRunResult{Name: o.result, Value: v})
 	}
-	out, err := results(ctx, r.Values, storeOf(cr, spec), texts)
-	if err != nil {
-		return r.missAfterAll(cr, err.Error())
-	}
 	if err := setStatus(cr, cachedstep.Status{Lookup: cachedstep.Hit, Key: res.Key.String(), Message: res.Message()}); err != nil {
 		return err
 	}
-	cr.Status.Results = out
+	cr.Status.Results = texts
 	cr.Status.MarkCustomRunSucceeded(cachedstep.ReasonCached, "%s", res.Message())
 	r.event(cr, corev1.EventTypeNormal, "CacheHit", res.Message())
 	return nil
@@ -407,18 +396,17 @@ func setStatus(cr *v1beta1.CustomRun, st cachedstep.Status) error {
 	return nil
 }
 
-// storeOf is the store the step's pod uses: SLUICE_CACHE in its pod
-// template, where the launcher reads it.
-func storeOf(cr *v1beta1.CustomRun, spec *cachedstep.Spec) Store {
-	s := Store{Namespace: cr.Namespace, Secret: spec.CacheSecret}
+// storeOf is the URL of the store the step's pod uses: SLUICE_CACHE in
+// its pod template, where the launcher reads it.
+func storeOf(spec *cachedstep.Spec) string {
 	if t := spec.PodTemplate; t != nil {
 		for _, e := range t.Env {
 			if e.Name == launch.CacheEnv {
-				s.URL = e.Value
+				return e.Value
 			}
 		}
 	}
-	return s
+	return ""
 }
 
 func keyOf(res *probe.Result) string {
