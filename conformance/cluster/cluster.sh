@@ -596,6 +596,7 @@ TOML
       "type": "bridge",
       "bridge": "$BRIDGE",
       "isGateway": true,
+      "isDefaultGateway": true,
       "ipMasq": false,
       "hairpinMode": false,
       "ipam": {
