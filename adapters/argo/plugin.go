@@ -50,10 +50,20 @@ type PluginRequest struct {
 // runWhen lets the run task go ahead unless the check hit. Argo
 // substitutes the expression (util/template: expr-lang over the task's
 // scope) and hands the result to govaluate, so the only text there is
-// ever true or false. The optional chain is needed: a check that failed
-// or errored has no outputs at all, and expr cannot fetch a member of
-// nil, not even left of ??.
-const runWhen = "{{=(tasks['" + checkTask + "']?.outputs?.parameters?.['" + OutputCached + "'] ?? 'false') != 'true'}}"
+// ever true or false.
+//
+// It must not be decided too early. Argo also substitutes the wrapper
+// DAG's whole template when the wrapper starts (ProcessArgs), with
+// tasks.name in scope (the invoking task's): there `tasks` exists but
+// holds no check, and an expression that tolerated that would be
+// decided then, once for all, as "run". So it starts with the check's
+// status, unguarded: a fetch from nil, which leaves the tag for later.
+// Once the check is done its status is always in scope; only Succeeded
+// can have hit, and its outputs are read through the optional chain,
+// since a check that failed or errored has none and expr cannot fetch a
+// member of nil, not even left of ??.
+const runWhen = "{{=tasks['" + checkTask + "'].status != 'Succeeded' || " +
+	"(tasks['" + checkTask + "']?.outputs?.parameters?.['" + OutputCached + "'] ?? 'false') != 'true'}}"
 
 // checkTimeout fails a check still Pending after it (checkTemplateTimeout
 // in the controller, which plugin templates honour as leaves): an agent

@@ -10,6 +10,7 @@ import (
 	"github.com/argoproj/argo-workflows/v3/util/expr/argoexpr"
 	"github.com/argoproj/argo-workflows/v3/util/expr/env"
 	"github.com/argoproj/argo-workflows/v3/util/template"
+	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	"github.com/expr-lang/expr"
 	"github.com/google/go-cmp/cmp"
 
@@ -99,6 +100,23 @@ func TestWrapperDecides(t *testing.T) {
 	}
 	run := w.DAG.Tasks[1]
 	declared := tmpls[run.Template].Outputs.Parameters
+
+	// When the wrapper starts, Argo binds its inputs across its whole
+	// template (ProcessArgs), with the invoking task's name in scope as
+	// tasks.name: the run task's when must not be decided there, before
+	// the check has run.
+	var args wfv1.Arguments
+	for _, p := range w.Inputs.Parameters {
+		args.Parameters = append(args.Parameters, wfv1.Parameter{Name: p.Name, Value: wfv1.AnyStringPtr("x")})
+	}
+	started, err := common.ProcessArgs(&w, &args, common.Parameters{"workflow.name": "wrap-x7k2p"},
+		common.Parameters{"tasks.name": "stats", "node.name": "wrap-x7k2p.stats"}, false, "ml", nil)
+	if err != nil {
+		t.Fatalf("ProcessArgs(%s): %v", w.Name, err)
+	}
+	if got := started.DAG.Tasks[1].When; got != run.When {
+		t.Fatalf("the run task's when was decided when the wrapper started: %q, want it left as %q", got, run.When)
+	}
 
 	globals := map[string]any{"workflow.name": "wrap-x7k2p", "workflow.namespace": "ml"}
 	ran := node{wfv1.NodeSucceeded, map[string]string{"count": "7", "plot": "cas://sha256/ab?kind=file&size=2", "sluice-cached": "false"}}
