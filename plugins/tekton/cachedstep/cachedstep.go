@@ -37,6 +37,10 @@ type Spec struct {
 	// CustomRun's namespace: the controller reads it to look the step up
 	// (the step's pod mounts it through PodTemplate's volumes).
 	CacheSecret string `json:"cacheSecret,omitempty"`
+	// Loop, when set, makes the CachedStep a loop over the step: the
+	// controller runs the Task once per item, as Tekton would run the
+	// TaskRuns of a matrix, and completes with their results aggregated.
+	Loop *Loop `json:"loop,omitempty"`
 }
 
 // Validate reports what keeps a spec from being run.
@@ -48,6 +52,11 @@ func (s *Spec) Validate() error {
 		return errors.New("both taskSpec and taskRef: give one")
 	case s.TaskRef != nil && s.TaskRef.Name == "":
 		return errors.New("taskRef without a name")
+	}
+	if s.Loop != nil {
+		if err := s.Loop.Validate(); err != nil {
+			return fmt.Errorf("loop: %w", err)
+		}
 	}
 	return nil
 }
@@ -143,7 +152,8 @@ const (
 )
 
 // Status is what the controller records of one attempt in the CustomRun's
-// status.extraFields (each of retriesStatus has its attempt's).
+// status.extraFields (each of retriesStatus has its attempt's); for a
+// loop, the records of its iterations.
 type Status struct {
 	Lookup Lookup `json:"lookup,omitempty"`
 	// Key is the step's cache key, when the request could be bound.
@@ -152,6 +162,9 @@ type Status struct {
 	Message string `json:"message,omitempty"`
 	// TaskRun is the TaskRun that runs the step after a miss.
 	TaskRun string `json:"taskRun,omitempty"`
+	// Iterations are, for a loop, the records of its iterations, in the
+	// order of its items; each holds its own attempts' lookups.
+	Iterations []Iteration `json:"iterations,omitempty"`
 }
 
 // StatusOf decodes the controller's record of an attempt; zero when
