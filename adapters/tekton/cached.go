@@ -8,23 +8,29 @@ import (
 )
 
 // cached reports whether a unit runs as a CachedStep custom task: with
-// the cache plugin, a command step whose cache is not disabled, and that
-// is not a loop over one step. Tekton fans a matrix out into CustomRuns
-// but reads a matrixed custom task's results from its first CustomRun
-// only (pipelinerun/resources.resolveCustomResultRef) and counts
-// matrix.RESULT.length from TaskRuns only (createResultsCacheMatrixedTaskRuns),
-// so a loop's outputs would not reach its readers: loops over one step
-// stay TaskRuns.
+// the cache plugin, a command step whose cache is not disabled. A loop
+// over one step is one CachedStep that runs every iteration
+// (cachedstep.Loop), not a matrix of CustomRuns: Tekton fans a matrixed
+// custom task out into CustomRuns but reads its results from the first
+// one only (pipelinerun/resources.resolveCustomResultRef) and counts
+// matrix.RESULT.length from TaskRuns only
+// (createResultsCacheMatrixedTaskRuns), so the loop's outputs would not
+// reach its readers.
 func (c *compiler) cached(u *unit) bool {
-	return c.opts.CachePlugin && !u.cond && !u.noop &&
-		u.node.Step.Cache.IsEnabled() && len(u.combos) == 0 && u.items == ""
+	return c.opts.CachePlugin && !u.cond && !u.noop && u.node.Step.Cache.IsEnabled()
 }
 
-// cachedStep is the taskSpec of a pipeline task that runs a unit as a
-// CachedStep: its Task (spec, or ref with EmitPipeline), with the pod
-// template its TaskRun would have had from the PipelineRun, which Tekton
-// gives TaskRuns only.
-func (c *compiler) cachedStep(u *unit, ts v1.TaskSpec, ref *v1.TaskRef) (*v1.EmbeddedTask, error) {
+// loops reports whether a unit is a loop over one step.
+func (u *unit) loops() bool { return len(u.combos) > 0 || u.items != "" }
+
+// cachedStep makes pt run a unit as a CachedStep: its Task (spec, or ref
+// with EmitPipeline), with the pod template its TaskRun would have had
+// from the PipelineRun, which Tekton gives TaskRuns only. A loop's items
+// leave the matrix for the CachedStep: the literal ones in its spec, where
+// no substitution reaches; those a filter task computes as parameters,
+// its items (an array) and its verdicts, which Tekton resolves before it
+// creates the CustomRun.
+func (c *compiler) cachedStep(u *unit, pt *v1.PipelineTask, ts v1.TaskSpec, ref *v1.TaskRef) error {
 	spec := &cachedstep.Spec{CacheSecret: c.opts.CacheSecret}
 	if ref != nil {
 		spec.TaskRef = ref
@@ -37,5 +43,23 @@ func (c *compiler) cachedStep(u *unit, ts v1.TaskSpec, ref *v1.TaskRef) (*v1.Emb
 	}
 	t.NodeSelector, t.Tolerations = podTemplate(u.node.Step)
 	spec.PodTemplate = t
-	return cachedstep.Embedded(spec)
+	if u.loops() {
+		l := &cachedstep.Loop{Param: paramItem, Parallelism: u.node.Step.ForEach.Parallelism}
+		for _, cb := range u.combos {
+			l.Items = append(l.Items, cachedstep.Item{Index: cb.index, Text: u.itemText(cb.text)})
+		}
+		if u.items != "" {
+			l.ItemsParam, l.RunsParam = paramItems, paramRuns
+			items := "$(tasks." + u.items + ".results." + resultItems + "[*])"
+			pt.Params = append(pt.Params,
+				v1.Param{Name: paramItems, Value: v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: []string{items}}},
+				v1.Param{Name: paramRuns, Value: *v1.NewStructuredValues("$(tasks." + u.items + ".results." + resultRuns + ")")})
+		}
+		spec.Loop = l
+		pt.Matrix = nil
+	}
+	var err error
+	pt.TaskSpec, err = cachedstep.Embedded(spec)
+	pt.TaskRef = nil
+	return err
 }

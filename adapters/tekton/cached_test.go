@@ -3,6 +3,8 @@ package tekton_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,13 +21,17 @@ import (
 
 // checkPlugin: with the cache plugin, a pipeline compiles to the objects
 // it compiles to without, except that the task of each cacheable command
-// step (cache not disabled, not a loop over one step) runs a CachedStep,
-// which carries exactly what its TaskRun would have had: the same Task
-// (embedded, or the same reference), the pod template Tekton would have
-// given the TaskRun (PipelineRun.GetTaskRunSpec: the run's template with
-// the task's taskRunSpecs merged in) and the credentials Secret. The
-// pipeline task's own fields (params, when, runAfter, retries, timeout)
-// do not change, so its consumers read its results as before.
+// step (cache not disabled) runs a CachedStep, which carries exactly what
+// its TaskRun would have had: the same Task (embedded, or the same
+// reference), the pod template Tekton would have given the TaskRun
+// (PipelineRun.GetTaskRunSpec: the run's template with the task's
+// taskRunSpecs merged in) and the credentials Secret. The pipeline task's
+// own fields (params, when, runAfter, retries, timeout) do not change, so
+// its consumers read its results as before; but a loop over one step is
+// no matrix: its CachedStep holds the matrix's combinations (a loop over
+// literal items), or takes the filter task's items and verdicts as
+// parameters, and its readers count its iterations from its result
+// sluice-count rather than from Tekton's matrix.RESULT.length.
 func checkPlugin(t *testing.T, without, with *tekton.Objects) {
 	t.Helper()
 	if diff := cmp.Diff(without.Tasks, with.Tasks); diff != "" {
@@ -44,9 +50,22 @@ func checkPlugin(t *testing.T, without, with *tekton.Objects) {
 	if len(wo) != len(wi) {
 		t.Fatalf("%d pipeline tasks with the plugin, %d without", len(wi), len(wo))
 	}
+	loops := map[string]bool{} // loop CachedSteps
+	for _, pt := range wi {
+		if cs, _ := cachedstep.OfPipelineTask(&pt); cs != nil && cs.Loop != nil {
+			loops[pt.Name] = true
+		}
+	}
 	cached := map[string]bool{}
 	for i := range wo {
-		before, after := wo[i], wi[i]
+		before, after := *wo[i].DeepCopy(), *wi[i].DeepCopy()
+		for j, p := range before.Params {
+			ref, ok := strings.CutPrefix(p.Value.StringVal, "$(tasks.")
+			task, _, _ := strings.Cut(ref, ".")
+			if ok && loops[task] && strings.HasPrefix(ref, task+".matrix.") && strings.HasSuffix(ref, ".length)") {
+				before.Params[j].Value.StringVal = "$(tasks." + task + ".results." + cachedstep.ResultCount + ")"
+			}
+		}
 		cs, err := cachedstep.OfPipelineTask(&after)
 		if err != nil {
 			t.Fatalf("task %s: %v", after.Name, err)
@@ -78,7 +97,10 @@ func checkPlugin(t *testing.T, without, with *tekton.Objects) {
 		if cs.CacheSecret != testOptions.CacheSecret {
 			t.Errorf("task %s: cacheSecret %q, want %q", before.Name, cs.CacheSecret, testOptions.CacheSecret)
 		}
-		after.TaskSpec, after.TaskRef = before.TaskSpec, before.TaskRef
+		if err := checkLoop(before.Matrix, cs.Loop, &after); err != nil {
+			t.Errorf("task %s: %v", before.Name, err)
+		}
+		after.TaskSpec, after.TaskRef, after.Matrix = before.TaskSpec, before.TaskRef, before.Matrix
 		if diff := cmp.Diff(before, after); diff != "" {
 			t.Errorf("task %s: the pipeline task differs with the plugin (-without +with):\n%s", before.Name, diff)
 		}
@@ -101,13 +123,55 @@ func checkPlugin(t *testing.T, without, with *tekton.Objects) {
 	}
 }
 
+// checkLoop checks that a loop CachedStep runs the iterations of the
+// matrix it stands for: its combinations, each by its name (the item's
+// index) and sluice_item; or the items of the matrix's parameter, which
+// the CachedStep takes with the filter's verdicts as parameters of its
+// own (removed from after's).
+func checkLoop(m *v1.Matrix, l *cachedstep.Loop, after *v1.PipelineTask) error {
+	switch {
+	case m == nil && l == nil:
+		return nil
+	case m == nil || l == nil:
+		return fmt.Errorf("matrix %v, loop %v", m, l)
+	case l.Param != "sluice_item":
+		return fmt.Errorf("the loop's item goes to %s, want sluice_item", l.Param)
+	}
+	var items []cachedstep.Item
+	for _, inc := range m.Include {
+		i, err := strconv.Atoi(inc.Name)
+		if err != nil || len(inc.Params) != 1 || inc.Params[0].Name != "sluice_item" {
+			return fmt.Errorf("matrix include %+v", inc)
+		}
+		items = append(items, cachedstep.Item{Index: i, Text: inc.Params[0].Value.StringVal})
+	}
+	if diff := cmp.Diff(items, l.Items, cmpopts.EquateEmpty()); diff != "" {
+		return fmt.Errorf("the loop's items (-matrix +loop):\n%s", diff)
+	}
+	if len(m.Params) == 0 {
+		return nil
+	}
+	n := len(after.Params)
+	if len(m.Params) != 1 || n < 2 || l.ItemsParam != "sluice_items" || l.RunsParam != "sluice_runs" {
+		return fmt.Errorf("matrix params %v, loop %+v, params %v", m.Params, l, after.Params)
+	}
+	items2, runs := after.Params[n-2], after.Params[n-1]
+	filter := strings.TrimSuffix(strings.TrimPrefix(m.Params[0].Value.StringVal, "$(tasks."), ".results.sluice-items[*])")
+	want := v1.Params{
+		{Name: l.ItemsParam, Value: v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: []string{m.Params[0].Value.StringVal}}},
+		{Name: l.RunsParam, Value: *v1.NewStructuredValues("$(tasks." + filter + ".results.sluice-runs)")},
+	}
+	if diff := cmp.Diff(want, v1.Params{items2, runs}); diff != "" {
+		return fmt.Errorf("the loop's parameters (-want +got):\n%s", diff)
+	}
+	after.Params = after.Params[:n-2]
+	return nil
+}
+
 // cacheable reports whether a pipeline task compiled without the plugin
-// runs a command step whose cache is on, once (not a matrix).
+// runs a command step whose cache is on.
 func cacheable(t *testing.T, o *tekton.Objects, pt *v1.PipelineTask) bool {
 	t.Helper()
-	if pt.Matrix != nil {
-		return false
-	}
 	ts := taskSpecOf(t, o, pt)
 	for _, s := range ts.Steps {
 		if len(s.Command) == 1 && s.Command[0] == plan.Launcher && len(s.Args) > 0 && s.Args[0] == "run" {
@@ -183,14 +247,31 @@ spec:
 }
 
 // TestPluginFeatureFlags: CachedSteps need no feature flag: a pipeline
-// without loops over one step validates with enable-api-fields: stable;
-// like every embedded Task, they are refused when disable-inline-spec
-// names pipeline.
+// validates with enable-api-fields: stable, loops over one step and
+// their readers included (a loop CachedStep is no matrix); like every
+// embedded Task, they are refused when disable-inline-spec names
+// pipeline.
 func TestPluginFeatureFlags(t *testing.T) {
-	p, params := compileInput(t)
+	src := `apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: flags}
+spec:
+  defaults: {image: busybox}
+  steps:
+    - {name: s, command: [sh, -c, 'echo [1] > ${{ outputs.params.l }}'], outputs: {params: [{name: l, type: list}]}}
+    - name: literal
+      forEach: {items: [1, 2], parallelism: 1}
+      command: [sh, -c, 'echo ${{ item }} > ${{ outputs.params.v }}']
+      outputs: {params: [{name: v}]}
+    - name: dynamic
+      forEach: {items: '${{ steps.s.outputs.params.l }}'}
+      command: [sh, -c, 'echo ${{ item }} > ${{ outputs.params.v }}']
+      outputs: {params: [{name: v}]}
+    - {name: read, command: [echo, '${{ steps.literal.outputs.params.v }}', '${{ steps.dynamic.outputs.params.v }}']}
+`
 	opts := testOptions
 	opts.CachePlugin = true
-	objs, err := tekton.Compile(p, params, opts)
+	objs, err := compileYAML(t, "flags.yaml", []byte(src), nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,5 +290,18 @@ func TestPluginFeatureFlags(t *testing.T) {
 		if err := tekton.Validate(ctx, objs); (err == nil) != tc.ok {
 			t.Errorf("feature flags %v: %v, want valid %v", tc.flags, err, tc.ok)
 		}
+	}
+	// Without the plugin, the loops are matrices: beta.
+	opts.CachePlugin = false
+	without, err := compileYAML(t, "flags.yaml", []byte(src), nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := tekton.Context(context.Background(), map[string]string{"enable-api-fields": "stable"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tekton.Validate(ctx, without); err == nil {
+		t.Error("without the plugin, matrices validate with enable-api-fields: stable")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/plan"
 	"github.com/sluice-dev/sluice/ir"
+	"github.com/sluice-dev/sluice/plugins/tekton/cachedstep"
 )
 
 // tektonSyntax is the text Tekton substitutes: a value holding it cannot
@@ -587,10 +588,15 @@ func (c *compiler) stepInput(u *unit, r ir.Ref, loops []*ir.Node, ctx []int) err
 		if src.matrix != nil {
 			elems = []string{"$(tasks." + src.matrix.unit.name + ".results." + res + "[*])"}
 			count = strconv.Itoa(len(src.matrix.unit.combos))
-			if src.matrix.unit.items != "" {
-				// Known at run time: Tekton counts the aggregated results.
+			if m := src.matrix.unit; m.items != "" {
+				// Known at run time: Tekton counts a matrix's aggregated
+				// results; a loop CachedStep counts its iterations.
 				n := pname + "_n"
-				u.param(n, v1.ParamTypeString, "$(tasks."+src.matrix.unit.name+".matrix."+res+".length)")
+				length := "$(tasks." + m.name + ".matrix." + res + ".length)"
+				if c.cached(m) {
+					length = "$(tasks." + m.name + ".results." + cachedstep.ResultCount + ")"
+				}
+				u.param(n, v1.ParamTypeString, length)
 				count = "$(params." + n + ")"
 			}
 		} else {

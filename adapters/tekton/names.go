@@ -58,6 +58,8 @@ func shorten(s string, max int) string {
 const (
 	paramRun    = "sluice_run"     // the PipelineRun's name: pipeline.runId
 	paramItem   = "sluice_item"    // the item of the current iteration
+	paramItems  = "sluice_items"   // a loop CachedStep's items, from its filter task
+	paramRuns   = "sluice_runs"    // its filter's verdict on each item
 	resultOK    = launch.WhenFile  // a condition task's outcome, "true" or "false"
 	resultItems = launch.ItemsFile // a filter task's items, base64 each
 	resultRuns  = launch.RunsFile  // a filter task's verdict on each item

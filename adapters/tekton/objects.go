@@ -42,7 +42,7 @@ func (c *compiler) objects() (*Objects, error) {
 			}
 			switch {
 			case c.cached(u):
-				if pt.TaskSpec, err = c.cachedStep(u, ts, ref); err != nil {
+				if err := c.cachedStep(u, &pt, ts, ref); err != nil {
 					return nil, fmt.Errorf("task %s: %w", u.name, err)
 				}
 			case ref != nil:

@@ -49,13 +49,9 @@ func (c *compiler) pipelineTask(u *unit) (v1.PipelineTask, v1.TaskSpec, error) {
 	if len(u.combos) > 0 {
 		pt.Matrix = &v1.Matrix{}
 		for _, cb := range u.combos {
-			text := cb.text
-			if u.itemB64 {
-				text = plan.B64(text)
-			}
 			pt.Matrix.Include = append(pt.Matrix.Include, v1.IncludeParams{
 				Name:   fmt.Sprint(cb.index),
-				Params: v1.Params{{Name: paramItem, Value: *v1.NewStructuredValues(text)}},
+				Params: v1.Params{{Name: paramItem, Value: *v1.NewStructuredValues(u.itemText(cb.text))}},
 			})
 		}
 	}
@@ -77,6 +73,14 @@ func (c *compiler) pipelineTask(u *unit) (v1.PipelineTask, v1.TaskSpec, error) {
 	}
 	spec, err := c.commandSpec(u)
 	return pt, spec, err
+}
+
+// itemText is an item as the task parameter sluice_item takes it.
+func (u *unit) itemText(text string) string {
+	if u.itemB64 {
+		return plan.B64(text)
+	}
+	return text
 }
 
 // order is what the task waits for that its parameters and guards do not
