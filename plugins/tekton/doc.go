@@ -14,6 +14,12 @@
 // condition: a cache problem never fails a step that would otherwise
 // succeed; its reason stays in the CustomRun's status.
 //
+// A loop CachedStep (cachedstep.Loop: a loop over one step, which a
+// Tekton matrix of custom tasks could not pass its outputs on) runs each
+// iteration in the same way, with its item, at most its parallelism of
+// TaskRuns at once, and completes with the iterations' results
+// aggregated as Tekton aggregates a matrix's.
+//
 // It honours what Tekton asks of custom task controllers
 // (docs/customruns.md): cancellation (spec.status RunCancelled cancels
 // the TaskRun), a timeout per attempt (spec.timeout), and retries

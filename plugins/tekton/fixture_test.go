@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,6 +60,7 @@ type env struct {
 	now      time.Time
 	opts     adapter.Options
 	recorder *record.FakeRecorder
+	src      string // the pipeline: pipelineSrc unless a test sets it
 }
 
 // events are the Events recorded so far.
@@ -75,20 +77,23 @@ func (e *env) events() []string {
 }
 
 // recorder is a Prober that records each request before it asks the
-// real one.
+// real one. The controller looks a loop's iterations up concurrently.
 type recorder struct {
 	plugin.Prober
+	mu   sync.Mutex
 	reqs []*probe.Request
 }
 
 func (r *recorder) Probe(ctx context.Context, req *probe.Request) *probe.Result {
+	r.mu.Lock()
 	r.reqs = append(r.reqs, req)
+	r.mu.Unlock()
 	return r.Prober.Probe(ctx, req)
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, cs: fake.NewSimpleClientset(), now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+	e := &env{t: t, cs: fake.NewSimpleClientset(), now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC), src: pipelineSrc}
 	e.store = "file://" + filepath.Join(t.TempDir(), "store")
 	e.probes = &recorder{Prober: &probe.Prober{Timeout: 2 * time.Second}}
 	e.recorder = record.NewFakeRecorder(100)
@@ -106,7 +111,7 @@ func newEnv(t *testing.T) *env {
 // one of its tasks.
 func (e *env) pipelineTask(name string) v1.PipelineTask {
 	e.t.Helper()
-	p, params := plantest.ParsePipeline(e.t, "p.yaml", []byte(pipelineSrc), nil)
+	p, params := plantest.ParsePipeline(e.t, "p.yaml", []byte(e.src), nil)
 	objs, err := adapter.Compile(p, params, e.opts)
 	if err != nil {
 		e.t.Fatal(err)
@@ -227,8 +232,14 @@ func (e *env) fill() {
 	if len(e.probes.reqs) == 0 {
 		e.t.Fatal("no lookup to run the step of")
 	}
+	e.run(e.probes.reqs[len(e.probes.reqs)-1])
+}
+
+// run runs the step of a lookup with the launcher.
+func (e *env) run(r *probe.Request) {
+	e.t.Helper()
 	var args []string
-	for _, a := range e.probes.reqs[len(e.probes.reqs)-1].Args {
+	for _, a := range r.Args {
 		if !strings.HasPrefix(a, "--out=") {
 			args = append(args, a)
 		}

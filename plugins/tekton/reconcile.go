@@ -89,94 +89,135 @@ func (r *Reconciler) reconcile(ctx context.Context, cr *v1beta1.CustomRun, again
 	}
 	spec, err := cachedstep.Of(cr)
 	if err != nil {
-		r.fail(cr, cachedstep.ReasonInvalid, err.Error())
+		r.fail(&execution{cr: cr, status: &cr.Status}, cachedstep.ReasonInvalid, err.Error())
 		return nil
 	}
-	st := cachedstep.StatusOf(&cr.Status)
-	if cr.IsCancelled() || r.timedOut(cr) {
-		// An attempt whose TaskRun ended ends as it did, however late
-		// this reconcile comes.
-		if tr, err := r.existingTaskRun(ctx, cr, st); err != nil || tr != nil && tr.IsDone() {
-			if err != nil {
-				return err
-			}
-			return r.follow(ctx, cr, spec, st, tr)
-		}
+	if spec.Loop != nil {
+		return r.loop(ctx, cr, spec, again)
 	}
-	if cr.IsCancelled() {
-		msg := fmt.Sprintf("CustomRun %q was cancelled", cr.Name)
-		if cr.Spec.StatusMessage != "" {
-			msg += ": " + string(cr.Spec.StatusMessage)
-		}
-		if err := r.cancel(ctx, cr, st, childCancelMessage(cr.Spec.StatusMessage)); err != nil {
-			return err
-		}
-		r.fail(cr, v1beta1.CustomRunReasonCancelled.String(), msg)
-		return nil
-	}
-	if deadline, ok := r.deadline(cr); ok {
-		left := deadline.Sub(r.now())
-		if left <= 0 {
-			if err := r.cancel(ctx, cr, st, "TaskRun cancelled as the CustomRun it runs for timed out."); err != nil {
-				return err
-			}
-			r.attemptFailed(cr, v1beta1.CustomRunReasonTimedOut.String(),
-				fmt.Sprintf("CustomRun %q failed to finish within %q", cr.Name, cr.GetTimeout().String()), true)
-			return nil
-		}
-		*again = left
-	}
-	if st.Lookup == "" {
-		// A new attempt: look the step up before anything runs.
-		res, outs := r.lookup(ctx, cr, spec)
-		if res.Hit {
-			return r.hit(ctx, cr, spec, res, outs)
-		}
-		st = cachedstep.Status{Lookup: cachedstep.Miss, Key: keyOf(res), Message: res.Message(), TaskRun: taskRunName(cr, attempt(cr))}
-		if res.Fault {
-			st.Lookup = cachedstep.Fault
-			r.event(cr, corev1.EventTypeWarning, "CacheFault", st.Message)
-		} else {
-			r.event(cr, corev1.EventTypeNormal, "CacheMiss", st.Message)
-		}
-		if err := setStatus(cr, st); err != nil {
-			return err
-		}
-		cr.Status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; running TaskRun %s", st.Message, st.TaskRun)
-		// Written before the TaskRun exists (the change brings the next
-		// reconcile), which creates it: never a second lookup for one
-		// attempt, whatever is cut short.
-		return nil
-	}
-	tr, err := r.taskRun(ctx, cr, spec, st.TaskRun)
-	if errors.Is(err, errNotOwned) {
-		r.fail(cr, cachedstep.ReasonInvalid, err.Error())
-		return nil
-	}
-	if err != nil {
+	x := &execution{cr: cr, spec: spec, status: &cr.Status}
+	needed, err := r.advance(ctx, x, again)
+	if err != nil || !needed {
 		return err
 	}
-	return r.follow(ctx, cr, spec, st, tr)
+	// A new attempt: look the step up before anything runs.
+	ts, err := r.taskSpec(ctx, cr.Namespace, spec)
+	res, outs := r.lookup(ctx, x, ts, err)
+	return r.record(x, res, outs)
+}
+
+// execution is one run of the step: the CustomRun of a CachedStep, or one
+// iteration of a loop CachedStep. Its state is status: the CustomRun's,
+// or the iteration's record in the loop's status, which has the same
+// form (cachedstep.Iteration).
+type execution struct {
+	cr     *v1beta1.CustomRun
+	spec   *cachedstep.Spec
+	status *v1beta1.CustomRunStatus
+	// item is the iteration's; nil for the CustomRun of one step.
+	item *cachedstep.Item
+}
+
+// attempt is the number of the execution's current attempt, from 0.
+func (x *execution) attempt() int { return len(x.status.RetriesStatus) }
+
+// record is the controller's record of the current attempt.
+func (x *execution) record() cachedstep.Status { return cachedstep.StatusOf(x.status) }
+
+func (x *execution) started() bool { return x.status.StartTime != nil }
+
+func (x *execution) done() bool {
+	c := x.status.GetCondition(apis.ConditionSucceeded)
+	return c != nil && !c.IsUnknown()
+}
+
+// about is how an event names the execution: "" for a CustomRun, "item
+// 2: " for an iteration.
+func (x *execution) about() string {
+	if x.item == nil {
+		return ""
+	}
+	return fmt.Sprintf("item %d: ", x.item.Index)
+}
+
+// advance brings an execution that has started up to date: its attempt
+// ends when the CustomRun is cancelled or the attempt's time is up, else
+// it follows the attempt's TaskRun, which it creates if need be. It
+// reports whether the current attempt still has to be looked up.
+func (r *Reconciler) advance(ctx context.Context, x *execution, again *time.Duration) (bool, error) {
+	st := x.record()
+	cancelled := x.cr.IsCancelled()
+	if cancelled || r.timedOut(x) {
+		// An attempt whose TaskRun ended ends as it did, however late
+		// this reconcile comes.
+		if tr, err := r.existingTaskRun(ctx, x, st); err != nil || tr != nil && tr.IsDone() {
+			if err != nil {
+				return false, err
+			}
+			return false, r.follow(x, st, tr)
+		}
+	}
+	if cancelled {
+		if err := r.cancel(ctx, x, st, childCancelMessage(x.cr.Spec.StatusMessage)); err != nil {
+			return false, err
+		}
+		r.fail(x, v1beta1.CustomRunReasonCancelled.String(), cancelledMessage(x.cr))
+		return false, nil
+	}
+	if deadline, ok := r.deadline(x); ok {
+		left := deadline.Sub(r.now())
+		if left <= 0 {
+			if err := r.cancel(ctx, x, st, "TaskRun cancelled as the CustomRun it runs for timed out."); err != nil {
+				return false, err
+			}
+			r.attemptFailed(x, v1beta1.CustomRunReasonTimedOut.String(),
+				fmt.Sprintf("CustomRun %q failed to finish within %q", x.cr.Name, x.cr.GetTimeout().String()), true)
+			return false, nil
+		}
+		if *again == 0 || left < *again {
+			*again = left
+		}
+	}
+	if st.Lookup == "" {
+		return true, nil
+	}
+	tr, err := r.taskRun(ctx, x, st.TaskRun)
+	if errors.Is(err, errNotOwned) {
+		r.fail(x, cachedstep.ReasonInvalid, err.Error())
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return false, r.follow(x, st, tr)
+}
+
+func cancelledMessage(cr *v1beta1.CustomRun) string {
+	msg := fmt.Sprintf("CustomRun %q was cancelled", cr.Name)
+	if cr.Spec.StatusMessage != "" {
+		msg += ": " + string(cr.Spec.StatusMessage)
+	}
+	return msg
 }
 
 // errNotOwned is an attempt's TaskRun that another object owns.
 var errNotOwned = errors.New("a TaskRun of that name exists, owned by another object")
 
 // follow mirrors the state of an attempt's TaskRun.
-func (r *Reconciler) follow(ctx context.Context, cr *v1beta1.CustomRun, spec *cachedstep.Spec, st cachedstep.Status, tr *v1.TaskRun) error {
+func (r *Reconciler) follow(x *execution, st cachedstep.Status, tr *v1.TaskRun) error {
 	c := tr.Status.GetCondition(apis.ConditionSucceeded)
 	switch {
 	case c == nil:
-		cr.Status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; TaskRun %s is pending", st.Message, tr.Name)
+		x.status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; TaskRun %s is pending", st.Message, tr.Name)
 	case c.IsUnknown():
-		cr.Status.MarkCustomRunRunning(c.Reason, "%s; TaskRun %s: %s", st.Message, tr.Name, c.Message)
+		x.status.MarkCustomRunRunning(c.Reason, "%s; TaskRun %s: %s", st.Message, tr.Name, c.Message)
 	case c.IsTrue():
 		var texts []v1beta1.CustomRunResult
 		for _, res := range tr.Status.Results {
 			texts = append(texts, v1beta1.CustomRunResult{Name: res.Name, Value: resultText(res.Value)})
 		}
-		cr.Status.Results = texts
-		cr.Status.MarkCustomRunSucceeded(c.Reason, "%s; TaskRun %s succeeded", st.Message, tr.Name)
+		x.status.Results = texts
+		x.status.MarkCustomRunSucceeded(c.Reason, "%s; TaskRun %s succeeded", st.Message, tr.Name)
 	default:
 		reason := c.Reason
 		switch reason {
@@ -185,23 +226,22 @@ func (r *Reconciler) follow(ctx context.Context, cr *v1beta1.CustomRun, spec *ca
 		case v1.TaskRunReasonCancelled.String():
 			// Cancelled by someone else than this CustomRun: not retried,
 			// as Tekton does not retry a cancelled TaskRun.
-			r.fail(cr, reason, c.Message)
+			r.fail(x, reason, c.Message)
 			return nil
 		}
-		r.attemptFailed(cr, reason, c.Message, true)
+		r.attemptFailed(x, reason, c.Message, true)
 	}
 	return nil
 }
 
-// lookup probes the step with the command line its pod would run; a fault
-// is a miss with its reason.
-func (r *Reconciler) lookup(ctx context.Context, cr *v1beta1.CustomRun, spec *cachedstep.Spec) (*probe.Result, []outResult) {
-	ts, err := r.taskSpec(ctx, cr.Namespace, spec)
-	if err != nil {
-		return &probe.Result{Reason: err.Error(), Fault: true}, nil
+// lookup probes the step with the command line its pod would run, ts
+// being its Task (or tsErr why it could not be read); a fault is a miss
+// with its reason.
+func (r *Reconciler) lookup(ctx context.Context, x *execution, ts *v1.TaskSpec, tsErr error) (*probe.Result, []outResult) {
+	if tsErr != nil {
+		return &probe.Result{Reason: tsErr.Error(), Fault: true}, nil
 	}
-	tr := taskRun(cr, spec)
-	args, err := launcherArgs(ts, tr)
+	args, err := launcherArgs(ts, newTaskRun(x))
 	if err != nil {
 		return probe.Malformed(err), nil
 	}
@@ -209,17 +249,40 @@ func (r *Reconciler) lookup(ctx context.Context, cr *v1beta1.CustomRun, spec *ca
 	if err != nil {
 		return probe.Malformed(err), nil
 	}
-	if url := storeOf(spec); url != "" {
+	if url := storeOf(x.spec); url != "" {
 		// The pod takes the store from SLUICE_CACHE; a probe from its
 		// command line.
 		args = append([]string{"--cache=" + url}, args...)
 	}
-	return r.Prober.Probe(ctx, &probe.Request{Args: args, Namespace: cr.Namespace, Secret: spec.CacheSecret}), outs
+	return r.Prober.Probe(ctx, &probe.Request{Args: args, Namespace: x.cr.Namespace, Secret: x.spec.CacheSecret}), outs
+}
+
+// record completes an attempt from its lookup's hit, or records its miss
+// (or fault) and the TaskRun that is to run the step. The TaskRun is not
+// created here: the record is written first (the change brings the next
+// reconcile, which creates it), so that whatever is cut short, an
+// attempt is never looked up or started twice.
+func (r *Reconciler) record(x *execution, res *probe.Result, outs []outResult) error {
+	if res.Hit {
+		return r.hit(x, res, outs)
+	}
+	st := cachedstep.Status{Lookup: cachedstep.Miss, Key: keyOf(res), Message: res.Message(), TaskRun: x.taskRunName(x.attempt())}
+	if res.Fault {
+		st.Lookup = cachedstep.Fault
+		r.event(x.cr, corev1.EventTypeWarning, "CacheFault", x.about()+st.Message)
+	} else {
+		r.event(x.cr, corev1.EventTypeNormal, "CacheMiss", x.about()+st.Message)
+	}
+	if err := setStatus(x.status, st); err != nil {
+		return err
+	}
+	x.status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; running TaskRun %s", st.Message, st.TaskRun)
+	return nil
 }
 
 // hit completes an attempt from the cache: the step's results as its
 // TaskRun would have written them, and no pod.
-func (r *Reconciler) hit(ctx context.Context, cr *v1beta1.CustomRun, spec *cachedstep.Spec, res *probe.Result, outs []outResult) error {
+func (r *Reconciler) hit(x *execution, res *probe.Result, outs []outResult) error {
 	var texts []v1beta1.CustomRunResult
 	for _, o := range outs {
 		v, ok := res.Outputs[o.output]
@@ -228,42 +291,42 @@ func (r *Reconciler) hit(ctx context.Context, cr *v1beta1.CustomRun, spec *cache
 		}
 		if !ok {
 			// The entry lacks an output the step declares: run the step.
-			return r.missAfterAll(cr, fmt.Sprintf("the cache entry %s has no output %s", res.Key, o.output))
+			return r.missAfterAll(x, fmt.Sprintf("the cache entry %s has no output %s", res.Key, o.output))
 		}
 		texts = append(texts, v1beta1.CustomRunResult{Name: o.result, Value: v})
 	}
-	if err := setStatus(cr, cachedstep.Status{Lookup: cachedstep.Hit, Key: res.Key.String(), Message: res.Message()}); err != nil {
+	if err := setStatus(x.status, cachedstep.Status{Lookup: cachedstep.Hit, Key: res.Key.String(), Message: res.Message()}); err != nil {
 		return err
 	}
-	cr.Status.Results = texts
-	cr.Status.MarkCustomRunSucceeded(cachedstep.ReasonCached, "%s", res.Message())
-	r.event(cr, corev1.EventTypeNormal, "CacheHit", res.Message())
+	x.status.Results = texts
+	x.status.MarkCustomRunSucceeded(cachedstep.ReasonCached, "%s", res.Message())
+	r.event(x.cr, corev1.EventTypeNormal, "CacheHit", x.about()+res.Message())
 	return nil
 }
 
 // missAfterAll records a hit that cannot be used as a faulty miss: the
 // step runs.
-func (r *Reconciler) missAfterAll(cr *v1beta1.CustomRun, why string) error {
-	st := cachedstep.Status{Lookup: cachedstep.Fault, Message: "sluice: cache miss: " + why, TaskRun: taskRunName(cr, attempt(cr))}
-	if err := setStatus(cr, st); err != nil {
+func (r *Reconciler) missAfterAll(x *execution, why string) error {
+	st := cachedstep.Status{Lookup: cachedstep.Fault, Message: "sluice: cache miss: " + why, TaskRun: x.taskRunName(x.attempt())}
+	if err := setStatus(x.status, st); err != nil {
 		return err
 	}
-	cr.Status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; running TaskRun %s", st.Message, st.TaskRun)
-	r.event(cr, corev1.EventTypeWarning, "CacheFault", st.Message)
+	x.status.MarkCustomRunRunning(v1.TaskRunReasonPending.String(), "%s; running TaskRun %s", st.Message, st.TaskRun)
+	r.event(x.cr, corev1.EventTypeWarning, "CacheFault", x.about()+st.Message)
 	return nil
 }
 
-func (r *Reconciler) timedOut(cr *v1beta1.CustomRun) bool {
-	deadline, ok := r.deadline(cr)
+func (r *Reconciler) timedOut(x *execution) bool {
+	deadline, ok := r.deadline(x)
 	return ok && !r.now().Before(deadline)
 }
 
 // existingTaskRun is the attempt's TaskRun, nil when it has none (yet).
-func (r *Reconciler) existingTaskRun(ctx context.Context, cr *v1beta1.CustomRun, st cachedstep.Status) (*v1.TaskRun, error) {
+func (r *Reconciler) existingTaskRun(ctx context.Context, x *execution, st cachedstep.Status) (*v1.TaskRun, error) {
 	if st.TaskRun == "" {
 		return nil, nil
 	}
-	tr, err := r.getTaskRun(ctx, cr.Namespace, st.TaskRun)
+	tr, err := r.getTaskRun(ctx, x.cr.Namespace, st.TaskRun)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -284,21 +347,22 @@ func (r *Reconciler) taskSpec(ctx context.Context, ns string, spec *cachedstep.S
 
 // taskRun returns the attempt's TaskRun, creating it when it does not
 // exist.
-func (r *Reconciler) taskRun(ctx context.Context, cr *v1beta1.CustomRun, spec *cachedstep.Spec, name string) (*v1.TaskRun, error) {
-	if tr, err := r.getTaskRun(ctx, cr.Namespace, name); err == nil {
+func (r *Reconciler) taskRun(ctx context.Context, x *execution, name string) (*v1.TaskRun, error) {
+	ns := x.cr.Namespace
+	if tr, err := r.getTaskRun(ctx, ns, name); err == nil {
 		return tr, nil
 	} else if !apierrors.IsNotFound(err) {
 		return nil, err
 	}
-	want := taskRun(cr, spec)
-	tr, err := r.Tekton.TektonV1().TaskRuns(cr.Namespace).Create(ctx, want, metav1.CreateOptions{})
+	want := newTaskRun(x)
+	tr, err := r.Tekton.TektonV1().TaskRuns(ns).Create(ctx, want, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		tr, err = r.Tekton.TektonV1().TaskRuns(cr.Namespace).Get(ctx, name, metav1.GetOptions{})
+		tr, err = r.Tekton.TektonV1().TaskRuns(ns).Get(ctx, name, metav1.GetOptions{})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create TaskRun %s: %w", name, err)
 	}
-	if !metav1.IsControlledBy(tr, cr) {
+	if !metav1.IsControlledBy(tr, x.cr) {
 		return nil, fmt.Errorf("%w: %s", errNotOwned, name)
 	}
 	return tr, nil
@@ -315,12 +379,12 @@ func (r *Reconciler) getTaskRun(ctx context.Context, ns, name string) (*v1.TaskR
 }
 
 // cancel cancels the attempt's TaskRun, if it has one.
-func (r *Reconciler) cancel(ctx context.Context, cr *v1beta1.CustomRun, st cachedstep.Status, msg v1.TaskRunSpecStatusMessage) error {
+func (r *Reconciler) cancel(ctx context.Context, x *execution, st cachedstep.Status, msg v1.TaskRunSpecStatusMessage) error {
 	if st.TaskRun == "" {
 		return nil
 	}
 	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"status": v1.TaskRunSpecStatusCancelled, "statusMessage": msg}})
-	_, err := r.Tekton.TektonV1().TaskRuns(cr.Namespace).Patch(ctx, st.TaskRun, types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err := r.Tekton.TektonV1().TaskRuns(x.cr.Namespace).Patch(ctx, st.TaskRun, types.MergePatchType, patch, metav1.PatchOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("cancel TaskRun %s: %w", st.TaskRun, err)
 	}
@@ -341,41 +405,42 @@ func childCancelMessage(m v1beta1.CustomRunSpecStatusMessage) v1.TaskRunSpecStat
 
 // deadline is when the current attempt times out; ok is false without a
 // timeout. Tekton gives each attempt the whole timeout (docs/customruns.md),
-// so it counts from the attempt's start.
-func (r *Reconciler) deadline(cr *v1beta1.CustomRun) (time.Time, bool) {
-	t := cr.GetTimeout()
-	if t <= 0 || cr.Status.StartTime == nil {
+// so it counts from the attempt's start; each iteration of a loop has its
+// own, as each TaskRun of a matrix has the pipeline task's timeout.
+func (r *Reconciler) deadline(x *execution) (time.Time, bool) {
+	t := x.cr.GetTimeout()
+	if t <= 0 || x.status.StartTime == nil {
 		return time.Time{}, false
 	}
-	return cr.Status.StartTime.Add(t), true
+	return x.status.StartTime.Add(t), true
 }
 
 // attemptFailed ends an attempt that failed: another attempt follows when
 // retries are left (the failed one goes to retriesStatus, and the new one
-// starts with a new lookup), else the CustomRun fails. Tekton reads a
+// starts with a new lookup), else the execution fails. Tekton reads a
 // custom task as failed only from Succeeded=False, so that is not set
 // while retries are left.
-func (r *Reconciler) attemptFailed(cr *v1beta1.CustomRun, reason, msg string, retriable bool) {
-	if !retriable || len(cr.Status.RetriesStatus) >= cr.Spec.Retries {
-		r.fail(cr, reason, msg)
+func (r *Reconciler) attemptFailed(x *execution, reason, msg string, retriable bool) {
+	if !retriable || len(x.status.RetriesStatus) >= x.cr.Spec.Retries {
+		r.fail(x, reason, msg)
 		return
 	}
-	failed := cr.Status.DeepCopy()
+	failed := x.status.DeepCopy()
 	failed.RetriesStatus = nil
 	failed.MarkCustomRunFailed(reason, "%s", msg)
 	failed.CompletionTime = &metav1.Time{Time: r.now()}
 	next := v1beta1.CustomRunStatus{}
-	next.RetriesStatus = append(cr.Status.RetriesStatus, *failed)
+	next.RetriesStatus = append(x.status.RetriesStatus, *failed)
 	next.StartTime = &metav1.Time{Time: r.now()}
 	next.InitializeConditions()
 	next.MarkCustomRunRunning(cachedstep.ReasonToBeRetried, "%s", msg)
-	next.ObservedGeneration = cr.Status.ObservedGeneration
-	cr.Status = next
+	next.ObservedGeneration = x.status.ObservedGeneration
+	*x.status = next
 }
 
-func (r *Reconciler) fail(cr *v1beta1.CustomRun, reason, msg string) {
-	cr.Status.MarkCustomRunFailed(reason, "%s", msg)
-	cr.Status.CompletionTime = &metav1.Time{Time: r.now()}
+func (r *Reconciler) fail(x *execution, reason, msg string) {
+	x.status.MarkCustomRunFailed(reason, "%s", msg)
+	x.status.CompletionTime = &metav1.Time{Time: r.now()}
 }
 
 // updateStatus writes cr's status when it changed; cr takes the new
@@ -389,8 +454,8 @@ func (r *Reconciler) updateStatus(ctx context.Context, cr *v1beta1.CustomRun) er
 	return nil
 }
 
-func setStatus(cr *v1beta1.CustomRun, st cachedstep.Status) error {
-	if err := cr.Status.EncodeExtraFields(st); err != nil {
+func setStatus(status *v1beta1.CustomRunStatus, st cachedstep.Status) error {
+	if err := status.EncodeExtraFields(st); err != nil {
 		return fmt.Errorf("record the lookup: %w", err)
 	}
 	return nil

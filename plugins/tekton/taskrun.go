@@ -12,35 +12,41 @@ import (
 	"github.com/sluice-dev/sluice/plugins/tekton/cachedstep"
 )
 
-// taskRunName names the TaskRun of an attempt (0, 1, …) of a CustomRun:
-// the same every time, so that creating it twice finds the first, and
-// within Kubernetes' 63 characters for the label values Tekton copies it
-// into (kmeta.ChildName shortens it with a hash).
-func taskRunName(cr *v1beta1.CustomRun, attempt int) string {
-	return kmeta.ChildName(cr.Name, "-"+strconv.Itoa(attempt))
+// taskRunName names the TaskRun of an attempt (0, 1, …) of the
+// execution: CUSTOMRUN-ATTEMPT, or CUSTOMRUN-INDEX-ATTEMPT for the
+// iteration of a loop over item INDEX. The same every time, so that
+// creating it twice finds the first, and within Kubernetes' 63
+// characters for the label values Tekton copies it into
+// (kmeta.ChildName shortens it with a hash).
+func (x *execution) taskRunName(attempt int) string {
+	suffix := "-" + strconv.Itoa(attempt)
+	if x.item != nil {
+		suffix = "-" + strconv.Itoa(x.item.Index) + suffix
+	}
+	return kmeta.ChildName(x.cr.Name, suffix)
 }
 
-// attempt is the number of the CustomRun's current attempt, from 0.
-func attempt(cr *v1beta1.CustomRun) int { return len(cr.Status.RetriesStatus) }
-
-// taskRun is the TaskRun that runs an attempt of a CachedStep: what Tekton
-// would have created for the step's pipeline task (its Task, parameters,
-// service account, timeout and pod template), owned by the CustomRun and
-// labelled as it is (the PipelineRun, the pipeline task), so that it shows
-// with the run's TaskRuns; Tekton's PipelineRun reconciler keeps to the
-// TaskRuns the PipelineRun owns. It has no retries: the CustomRun retries.
-func taskRun(cr *v1beta1.CustomRun, spec *cachedstep.Spec) *v1.TaskRun {
+// newTaskRun is the TaskRun that runs the current attempt of an
+// execution: what Tekton would have created for the step's pipeline task
+// (its Task, parameters, service account, timeout and pod template; for
+// an iteration, with its item, as for a matrix's TaskRun), owned by the
+// CustomRun and labelled as it is (the PipelineRun, the pipeline task),
+// so that it shows with the run's TaskRuns; Tekton's PipelineRun
+// reconciler keeps to the TaskRuns the PipelineRun owns. It has no
+// retries: the controller retries.
+func newTaskRun(x *execution) *v1.TaskRun {
+	cr, spec := x.cr, x.spec
 	tr := &v1.TaskRun{
 		TypeMeta: metav1.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "TaskRun"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:            taskRunName(cr, attempt(cr)),
+			Name:            x.taskRunName(x.attempt()),
 			Namespace:       cr.Namespace,
 			OwnerReferences: []metav1.OwnerReference{*kmeta.NewControllerRef(cr)},
 			Labels:          map[string]string{},
 			Annotations:     map[string]string{},
 		},
 		Spec: v1.TaskRunSpec{
-			Params:             params(cr.Spec.Params),
+			Params:             x.params(),
 			ServiceAccountName: cr.Spec.ServiceAccountName,
 			Timeout:            cr.Spec.Timeout,
 			PodTemplate:        spec.PodTemplate.DeepCopy(),
@@ -60,6 +66,25 @@ func taskRun(cr *v1beta1.CustomRun, spec *cachedstep.Spec) *v1.TaskRun {
 		}
 	}
 	return tr
+}
+
+// params are the parameters of the execution's TaskRuns: the CustomRun's;
+// for an iteration, its item first (as Tekton puts a matrix
+// combination's before the pipeline task's), and not the loop's own.
+func (x *execution) params() v1.Params {
+	if x.item == nil {
+		return params(x.cr.Spec.Params)
+	}
+	l := x.spec.Loop
+	out := v1.Params{{Name: l.Param, Value: *v1.NewStructuredValues(x.item.Text)}}
+	for _, p := range params(x.cr.Spec.Params) {
+		switch p.Name {
+		case l.Param, l.ItemsParam, l.RunsParam:
+		default:
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // params are a CustomRun's parameters (v1beta1, as CustomRuns still are)
