@@ -58,7 +58,9 @@ func (a *Argo) Run(ctx context.Context, c *Case, store string) (*report.Summary,
 
 // Pods counts the pods of a run's Workflow, from the API, and those of
 // its Cached steps: a pod belongs to the step whose node it ran (its
-// node-id annotation).
+// node-id annotation). The agent pod, which runs the executor plugins,
+// is left out: Argo deletes it as soon as the Workflow completes, so
+// whether it is still there to count is a race.
 func (a *Argo) Pods(ctx context.Context, c *Case, s *report.Summary) (Pods, error) {
 	wf, err := a.Client.Get(ctx, s.Run)
 	if err != nil {
@@ -78,6 +80,9 @@ func (a *Argo) Pods(ctx context.Context, c *Case, s *report.Summary) (Pods, erro
 	}
 	var n Pods
 	for _, p := range list.Items {
+		if p.Labels["workflows.argoproj.io/component"] == "agent" {
+			continue
+		}
 		n.All++
 		if st := s.Step(stepOf[p.Annotations["workflows.argoproj.io/node-id"]]); st != nil && st.State == report.Cached {
 			n.Cached++

@@ -218,7 +218,7 @@ func (m *Matrix) podsMarkdown(w io.Writer) {
 	if len(counted) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nPods started by the first run → by the second, counted from the API; in parentheses the second run's Cached steps and the pods they started (the other pods are condition pods, Argo's agent pod with the cache plugin, and steps that fail again):\n\n")
+	fmt.Fprintf(w, "\nPods started by the first run → by the second, counted from the API; in parentheses the second run's Cached steps and the pods they started (the other pods are condition pods and steps that fail again; with the Argo cache plugin each Workflow also runs one agent pod, which Argo deletes when the Workflow completes, and which is not counted here):\n\n")
 	fmt.Fprintf(w, "| case | %s |\n|---|%s\n", strings.Join(counted, " | "), strings.Repeat("---|", len(counted)))
 	total := make([][4]int, len(counted))
 	for _, c := range m.Cases {
