@@ -2,6 +2,7 @@ package tekton
 
 import (
 	"sort"
+	"strconv"
 
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -122,6 +123,40 @@ func cachedExecution(name string, cr *v1beta1.CustomRun, children []*v1.TaskRun)
 		}
 	}
 	return s
+}
+
+// cachedIterations are the executions of a loop CachedStep's iterations,
+// each as the CustomRun of that iteration alone would show
+// (cachedExecution) under its item's index: "train[2]". An iteration that
+// never started once the CustomRun ended (an iteration failed, or it was
+// cancelled) is Skipped. Before its first reconcile, a loop shows no
+// iteration, as a matrix none before it fans out.
+func cachedIterations(name string, cr *v1beta1.CustomRun, children []*v1.TaskRun) []StepRun {
+	st := cachedstep.StatusOf(&cr.Status)
+	c := cr.Status.GetCondition(succeeded)
+	ended := c.IsTrue() || c.IsFalse()
+	if len(st.Iterations) == 0 && c.IsFalse() {
+		// Refused before it started (InvalidCachedStep): the step failed.
+		return []StepRun{cachedExecution(name, cr, children)}
+	}
+	var out []StepRun
+	for n, it := range st.Iterations {
+		one := &v1beta1.CustomRun{ObjectMeta: cr.ObjectMeta, Status: it.Status}
+		if len(one.Status.Results) == 0 && c.IsTrue() {
+			// A loop that succeeded keeps its iterations' results
+			// aggregated only.
+			one.Status.Results = cachedstep.Element(cr.Status.Results, n)
+		}
+		s := cachedExecution(name+"["+strconv.Itoa(it.Index)+"]", one, children)
+		if it.Status.StartTime == nil && ended {
+			s.State, s.Message = report.Skipped, "not run: "+failure(c)
+			if t := cr.Status.CompletionTime; t != nil {
+				s.Time = t.Time
+			}
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // resultText is a result's value as text: a string as it is, others as

@@ -27,7 +27,8 @@ const succeeded = apis.ConditionSucceeded
 // Tracker turns successive states of a run into the step events of
 // internal/report, the same events a local run gives: one step per
 // command step of the pipeline, "train[2]" for a loop's third iteration
-// (a matrix's TaskRun, or an unrolled iteration's task). Condition tasks
+// (a matrix's TaskRun, an iteration of a loop CachedStep, or an unrolled
+// iteration's task). Condition tasks
 // are Sluice's own and show only when one fails, as a failure of the
 // step it decides. It is pure: tests feed it Runs.
 type Tracker struct {
@@ -53,7 +54,8 @@ type StepRun struct {
 
 // Snapshot is what a PipelineRun and its TaskRuns say of the run: at
 // first Pending for every step that has a task of its own (a loop over
-// a step is a matrix, whose TaskRuns are known once it fans out).
+// a step is a matrix, whose TaskRuns are known once it fans out, or a
+// CachedStep, whose iterations are known once it starts).
 func Snapshot(g *ir.Graph, r *Run) *report.Snapshot {
 	pr := r.PipelineRun
 	s := &report.Snapshot{
@@ -76,7 +78,7 @@ func Snapshot(g *ir.Graph, r *Run) *report.Snapshot {
 	seen := map[string]bool{}
 	for _, pt := range pipelineTasks(r) {
 		t := tasks[pt.Name]
-		if name := t.display(); !t.cond && !t.internal && pt.Matrix == nil && !seen[name] {
+		if name := t.display(); !t.cond && !t.internal && pt.Matrix == nil && t.loop == nil && !seen[name] {
 			seen[name] = true
 			s.Pending = append(s.Pending, name)
 		}
@@ -122,18 +124,24 @@ func steps(g *ir.Graph, r *Run, tasks map[string]*task, runs map[string][]*v1.Ta
 	}
 	for _, pt := range pipelineTasks(r) {
 		t := tasks[pt.Name]
-		if t.cached {
-			for _, cr := range crs[pt.Name] {
-				add(cachedExecution(t.display(), cr, children[cr.Name]))
-			}
-			continue
-		}
-		verdicts, filter := filtered(pt, runs)
+		verdicts, filter := filtered(t, runs)
 		for i, run := range verdicts {
 			if !run && !t.cond && !t.internal {
 				add(StepRun{StepRun: report.StepRun{Name: t.display() + "[" + strconv.Itoa(i) + "]", State: report.Skipped,
 					Message: "when is false", Time: completion(filter)}})
 			}
+		}
+		if t.cached {
+			for _, cr := range crs[pt.Name] {
+				if t.loop == nil {
+					add(cachedExecution(t.display(), cr, children[cr.Name]))
+					continue
+				}
+				for _, s := range cachedIterations(t.display(), cr, children[cr.Name]) {
+					add(s)
+				}
+			}
+			continue
 		}
 		for _, tr := range runs[pt.Name] {
 			switch {
@@ -366,6 +374,9 @@ type task struct {
 	internal bool // stands for no step (a pipeline whose loops are all empty)
 	final    bool
 	cached   bool // runs as a CachedStep CustomRun (the cache plugin)
+	// loop is the loop a CachedStep runs (a loop over one step); nil for
+	// one that runs the step once.
+	loop *cachedstep.Loop
 }
 
 // display is the name the task's step shows under: "train", "train[1]".
@@ -467,6 +478,7 @@ func tasksOf(r *Run, runs map[string][]*v1.TaskRun) map[string]*task {
 		t := taskOf(pt, ts)
 		t.final = i >= len(spec.Tasks)
 		t.cached = cached
+		t.loop = loopOf(pt)
 		out[pt.Name] = t
 	}
 	return out
@@ -485,6 +497,15 @@ func embeddedTask(pt *v1.PipelineTask) (ts *v1.TaskSpec, cached bool) {
 		return &pt.TaskSpec.TaskSpec, false
 	}
 	return nil, false
+}
+
+// loopOf is the loop a pipeline task's CachedStep runs, nil when it runs
+// none.
+func loopOf(pt *v1.PipelineTask) *cachedstep.Loop {
+	if cs, _ := cachedstep.OfPipelineTask(pt); cs != nil {
+		return cs.Loop
+	}
+	return nil
 }
 
 // taskOf reads a pipeline task: the step from the launcher's spec in
@@ -603,15 +624,26 @@ func matrixIndex(pt *v1.PipelineTask, tr *v1.TaskRun) string {
 	return ""
 }
 
-// filtered returns, for a matrix over a filter task's items (a loop whose
-// items are known at run time), the filter's verdict on every item and
-// its TaskRun; nil when pt is no such matrix or its filter has not
-// written them.
-func filtered(pt *v1.PipelineTask, runs map[string][]*v1.TaskRun) ([]bool, *v1.TaskRun) {
-	if pt.Matrix == nil || len(pt.Matrix.Params) != 1 {
+// filtered returns, for a loop over a filter task's items (a loop whose
+// items are known at run time: a matrix over them, or a loop CachedStep
+// that takes them as a parameter), the filter's verdict on every item and
+// its TaskRun; nil when t is no such loop or its filter has not written
+// them.
+func filtered(t *task, runs map[string][]*v1.TaskRun) ([]bool, *v1.TaskRun) {
+	var items v1.ParamValue
+	switch pt := t.pt; {
+	case pt.Matrix != nil && len(pt.Matrix.Params) == 1:
+		items = pt.Matrix.Params[0].Value
+	case t.loop != nil && t.loop.ItemsParam != "":
+		for _, p := range pt.Params {
+			if p.Name == t.loop.ItemsParam && len(p.Value.ArrayVal) == 1 {
+				items = *v1.NewStructuredValues(p.Value.ArrayVal[0])
+			}
+		}
+	default:
 		return nil, nil
 	}
-	ref, ok := strings.CutPrefix(pt.Matrix.Params[0].Value.StringVal, "$(tasks.")
+	ref, ok := strings.CutPrefix(items.StringVal, "$(tasks.")
 	if !ok {
 		return nil, nil
 	}
@@ -701,7 +733,7 @@ func PipelineOf(pr *v1.PipelineRun) *ir.Pipeline {
 					}
 				}
 			}
-			if pt.Matrix != nil {
+			if pt.Matrix != nil || loopOf(pt) != nil {
 				items := ir.NewValue([]any{})
 				s.ForEach = &ir.ForEach{Items: &items}
 			}
