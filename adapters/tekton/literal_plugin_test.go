@@ -2,10 +2,17 @@ package tekton_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
@@ -16,6 +23,7 @@ import (
 
 	"github.com/sluice-dev/sluice/adapters/tekton"
 	"github.com/sluice-dev/sluice/cache"
+	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/internal/step"
 	"github.com/sluice-dev/sluice/ir"
@@ -49,24 +57,49 @@ type pluginPlay struct {
 	store cache.Store
 }
 
-// scripted is a Prober that answers a hit with outputs, or a miss; it
-// keeps the requests.
+// scripted is a Prober that answers a hit with outputs, or a miss; or,
+// for a loop, with byItem's outputs for the lookup's item. It keeps the
+// requests. The controller looks a loop's iterations up concurrently.
 type scripted struct {
 	outputs map[string]string
+	byItem  func(item string) map[string]string
+	mu      sync.Mutex
 	reqs    []*probe.Request
 }
 
 func (s *scripted) Probe(_ context.Context, req *probe.Request) *probe.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.reqs = append(s.reqs, req)
-	if s.outputs == nil {
+	out := s.outputs
+	if s.byItem != nil {
+		out = s.byItem(rawItem(req.Args))
+	}
+	if out == nil {
 		return &probe.Result{Reason: "no cache entry 00"}
 	}
-	return &probe.Result{Hit: true, Outputs: s.outputs, Run: "run-0"}
+	return &probe.Result{Hit: true, Outputs: out, Run: "run-0"}
+}
+
+// rawItem is the item on a launcher's command line, decoded from
+// --in-b64; "" when there is none. (The tests check the item with the
+// launcher's own parsers: this only picks an answer.)
+func rawItem(args []string) string {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--in=item="); ok {
+			return v
+		}
+		if v, ok := strings.CutPrefix(a, "--in-b64=item="); ok {
+			b, _ := base64.StdEncoding.DecodeString(v)
+			return string(b)
+		}
+	}
+	return ""
 }
 
 // customRun is the CustomRun Tekton creates for a CachedStep pipeline
-// task, once its parameters are resolved: one per matrix combination
-// (none here: loops over one step are TaskRuns).
+// task, once its parameters are resolved (a loop over one step is one
+// CachedStep: no matrix).
 func (c *pluginPlay) customRun(t testing.TB, pt v1.PipelineTask) *v1beta1.CustomRun {
 	t.Helper()
 	ctx := context.Background()
@@ -136,6 +169,75 @@ func (c *pluginPlay) runCached(t testing.TB, name string, answer *scripted) (loo
 	}
 	tr := &trs.Items[0]
 	return lookup, taskRunArgs(t, name, tr.Spec.TaskSpec.DeepCopy(), tr)[1:], true
+}
+
+// runLoop plays a loop CachedStep: its CustomRun through Sluice's
+// controller, each iteration's lookup answered by hit (the outputs of a
+// hit; nil for a miss), the TaskRun of each miss played through Tekton's
+// TaskRun reconciler and ended with ran's results for the iteration's
+// index, until the loop succeeds: its CustomRun then holds the loop's
+// results for its readers. It returns the command line of each lookup, in
+// no order (the controller looks several up at once), and of each TaskRun
+// by its iteration's index.
+func (c *pluginPlay) runLoop(t testing.TB, name string, hit func(item string) map[string]string, ran func(index int) map[string]string) (lookups [][]string, taskRuns map[int][]string) {
+	t.Helper()
+	pt, ok := c.prepare(t, name)
+	if !ok {
+		t.Fatalf("%s did not run", name)
+	}
+	cr := c.customRun(t, pt)
+	cs := fake.NewSimpleClientset(cr)
+	answer := &scripted{byItem: func(item string) map[string]string { return hit(item) }}
+	rec := &plugin.Reconciler{Tekton: cs, Prober: answer}
+	ctx := context.Background()
+	taskRuns = map[int][]string{}
+	for range 100 {
+		got, err := cs.TektonV1beta1().CustomRuns(cr.Namespace).Get(ctx, cr.Name, metav1.GetOptions{})
+		if err == nil {
+			_, err = rec.Reconcile(ctx, got)
+		}
+		if err == nil {
+			got, err = cs.TektonV1beta1().CustomRuns(cr.Namespace).Get(ctx, cr.Name, metav1.GetOptions{})
+		}
+		if err != nil {
+			t.Fatalf("CustomRun %s: %v", cr.Name, err)
+		}
+		if got.IsDone() {
+			if !got.IsSuccessful() {
+				t.Fatalf("loop %s: %+v", name, got.Status.Conditions)
+			}
+			c.crs[name] = got
+			for _, r := range answer.reqs {
+				lookups = append(lookups, append([]string{"run"}, r.Args...))
+			}
+			return lookups, taskRuns
+		}
+		trs, err := cs.TektonV1().TaskRuns(cr.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range trs.Items {
+			tr := &trs.Items[i]
+			if tr.Status.GetCondition(apis.ConditionSucceeded) != nil {
+				continue
+			}
+			idx, _, _ := strings.Cut(strings.TrimPrefix(tr.Name, cr.Name+"-"), "-")
+			index, err := strconv.Atoi(idx)
+			if err != nil {
+				t.Fatalf("TaskRun %s: not an iteration's", tr.Name)
+			}
+			taskRuns[index] = taskRunArgs(t, name, tr.Spec.TaskSpec.DeepCopy(), tr)[1:]
+			tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded"})
+			for k, v := range ran(index) {
+				tr.Status.Results = append(tr.Status.Results, v1.TaskRunResult{Name: k, Type: v1.ResultsTypeString, Value: *v1.NewStructuredValues(v)})
+			}
+			if _, err := cs.TektonV1().TaskRuns(cr.Namespace).UpdateStatus(ctx, tr, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Fatalf("loop %s did not end", name)
+	return nil, nil
 }
 
 // hit plays a CachedStep whose outputs (name → text, as its launcher
@@ -250,9 +352,122 @@ func TestLiteralItemsPlugin(t *testing.T) {
 	}
 }
 
+// TestLiteralLoopPlugin: the hostile items of a loop over one step (one
+// CachedStep that runs every iteration) reach each iteration's lookup
+// and the TaskRun of each miss byte for byte, the TaskRun of the item
+// its index names.
+func TestLiteralLoopPlugin(t *testing.T) {
+	texts := append(append([]string(nil), plantest.Hostile...), arrayLike...)
+	items := ir.NewValue(toAny(texts))
+	p := &ir.Pipeline{
+		APIVersion: ir.APIVersion, Kind: ir.Kind,
+		Metadata: ir.Metadata{Name: "items"},
+		Spec: ir.Spec{Steps: []ir.Step{
+			{Name: "loop", Image: "busybox", ForEach: &ir.ForEach{Items: &items, Parallelism: 3}, Command: []string{"echo", "${{ item }}"}},
+		}},
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions
+	opts.CachePlugin = true
+	objs, err := tekton.Compile(p, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustValidate(t, objs)
+	c := pluginController(t, objs, plantest.NewStore(t))
+	// Every other item is in the cache.
+	hit := func(item string) map[string]string {
+		if i := slices.Index(texts, item); i%2 == 0 {
+			return map[string]string{}
+		}
+		return nil
+	}
+	lookups, taskRuns := c.runLoop(t, "loop", hit, func(int) map[string]string { return map[string]string{"sluice-cached": "false"} })
+	var looked []string
+	for _, l := range lookups {
+		looked = append(looked, c.launched(t, "lookup", l).Value(t, "item"))
+	}
+	if diff := cmp.Diff(sorted(texts), sorted(looked)); diff != "" {
+		t.Errorf("the items looked up (-want +got):\n%s", diff)
+	}
+	for i, want := range texts {
+		args, ok := taskRuns[i]
+		if ok != (i%2 == 1) {
+			t.Errorf("iteration %d: a TaskRun %v, want one for a miss only", i, ok)
+			continue
+		}
+		if ok {
+			if got := c.launched(t, "TaskRun", args).Value(t, "item"); got != want {
+				t.Errorf("iteration %d's TaskRun: item = %q, want %q", i, got, want)
+			}
+		}
+	}
+}
+
+// TestFilteredLoopPlugin: a loop over another step's output with a
+// condition on each item: the filter task's launcher keeps the items,
+// Tekton resolves its array result into the loop CachedStep's parameter,
+// and each iteration's lookup and TaskRun get their item back byte for
+// byte, under the item's index in the whole list.
+func TestFilteredLoopPlugin(t *testing.T) {
+	objs := pluginObjects(t, plantest.FilterPipeline)
+	list, want := plantest.FilterItems()
+	store := plantest.NewStore(t)
+	c := pluginController(t, objs, store)
+	c.hit(t, "produce", map[string]string{"params.l": plantest.Written(t, store, list)})
+	args, ran := c.controller.run(t, "each-items")
+	if !ran {
+		t.Fatal("the filter task did not run")
+	}
+	l := plantest.Parse(t, store, args[0][1:])
+	res, err := launch.When(context.Background(), &launch.WhenRequest{Spec: l.Spec, In: l.In})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []string
+	if err := json.Unmarshal([]byte(launch.EncodeItems(res.Items)), &items); err != nil {
+		t.Fatal(err)
+	}
+	c.setResult("each-items", "sluice-items", *v1.NewStructuredValues(items[0], items[1:]...))
+	c.setResult("each-items", "sluice-when", *v1.NewStructuredValues(strconv.FormatBool(res.Run)))
+	c.setResult("each-items", "sluice-runs", *v1.NewStructuredValues(launch.EncodeRuns(res.Iterations)))
+	lookups, taskRuns := c.runLoop(t, "each", func(string) map[string]string { return nil },
+		func(int) map[string]string { return map[string]string{"sluice-cached": "false"} })
+	var looked []string
+	for _, l := range lookups {
+		looked = append(looked, c.launched(t, "lookup", l).Value(t, "item"))
+	}
+	if diff := cmp.Diff(sorted(want), sorted(looked)); diff != "" {
+		t.Errorf("the items looked up (-want +got):\n%s", diff)
+	}
+	got := map[int]string{}
+	for i, args := range taskRuns {
+		got[i] = c.launched(t, "TaskRun", args).Value(t, "item")
+	}
+	wantByIndex := map[int]string{}
+	for i, item := range want {
+		wantByIndex[2*i] = item // FilterItems keeps every other item
+	}
+	if diff := cmp.Diff(wantByIndex, got); diff != "" {
+		t.Errorf("each TaskRun's item, by index (-want +got):\n%s", diff)
+	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
 // TestLiteralResultsPlugin: the output values of CachedSteps that hit,
-// and of a loop over one step (TaskRuns), reach a CachedStep that reads
-// them, a list of the loop's and of an unrolled loop's values among them.
+// reach a CachedStep that reads them, the lists of a loop over one step
+// (one CachedStep whose iterations hit or run TaskRuns, over literal
+// items or over another step's output) and of an unrolled loop among
+// them: Tekton reads the loop's aggregated results from its CustomRun
+// (ResolveResultRefs), and the readers count a run-time loop from its
+// result sluice-count.
 func TestLiteralResultsPlugin(t *testing.T) {
 	src := `
 apiVersion: sluice.dev/v1alpha1
@@ -266,7 +481,7 @@ spec:
       outputs: {params: [{name: v}], artifacts: [{name: a}]}
     - name: many
       forEach: {items: [1, 2]}
-      command: [sh, -c, 'cat v > ${{ outputs.params.v }}']
+      command: [sh, -c, 'cat v${{ item }} > ${{ outputs.params.v }}']
       outputs: {params: [{name: v}]}
     - name: each
       forEach: {items: [1, 2]}
@@ -275,9 +490,16 @@ spec:
           - name: inner
             command: [sh, -c, 'cat v > ${{ outputs.params.v }}']
             outputs: {params: [{name: v}]}
+    - name: list
+      command: [sh, -c, 'cat l > ${{ outputs.params.l }}']
+      outputs: {params: [{name: l, type: list}]}
+    - name: dyn
+      forEach: {items: '${{ steps.list.outputs.params.l }}'}
+      command: [sh, -c, 'cat v${{ item }} > ${{ outputs.params.v }}']
+      outputs: {params: [{name: v}]}
     - name: read
       command: [echo, '${{ steps.one.outputs.params.v }}', '${{ steps.one.outputs.artifacts.a }}',
-        '${{ steps.many.outputs.params.v }}', '${{ steps.inner.outputs.params.v }}']
+        '${{ steps.many.outputs.params.v }}', '${{ steps.inner.outputs.params.v }}', '${{ steps.dyn.outputs.params.v }}']
 `
 	for _, h := range append(append([]string(nil), plantest.Hostile...), arrayLike...) {
 		t.Run(fmt.Sprintf("%q", h), func(t *testing.T) {
@@ -285,7 +507,33 @@ spec:
 			w := plantest.Written(t, c.store, h)
 			uri := "cas://sha256/" + strings.Repeat("ab", 32) + "?kind=file&size=3"
 			c.hit(t, "one", map[string]string{"params.v": w, "artifacts.a": uri})
-			c.setResult("many", "v", *v1.NewStructuredValues(w, "second"))
+			// The first iteration hits, the second runs a TaskRun.
+			hitFirst := func(item string) map[string]string {
+				if item == "1" || item == "p" {
+					return map[string]string{"params.v": w}
+				}
+				return nil
+			}
+			ranSecond := func(int) map[string]string { return map[string]string{"sluice-cached": "false", "v": "second"} }
+			c.runLoop(t, "many", hitFirst, ranSecond)
+			c.hit(t, "list", map[string]string{"params.l": plantest.Written(t, c.store, `["p","q"]`)})
+			args, ran := c.controller.run(t, "dyn-items")
+			if !ran {
+				t.Fatal("dyn-items did not run")
+			}
+			filter := plantest.Parse(t, c.store, args[0][1:])
+			res, err := launch.When(context.Background(), &launch.WhenRequest{Spec: filter.Spec, In: filter.In})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var items []string
+			if err := json.Unmarshal([]byte(launch.EncodeItems(res.Items)), &items); err != nil {
+				t.Fatal(err)
+			}
+			c.setResult("dyn-items", "sluice-items", *v1.NewStructuredValues(items[0], items[1:]...))
+			c.setResult("dyn-items", "sluice-when", *v1.NewStructuredValues("true"))
+			c.setResult("dyn-items", "sluice-runs", *v1.NewStructuredValues(launch.EncodeRuns(res.Iterations)))
+			c.runLoop(t, "dyn", hitFirst, ranSecond)
 			c.hit(t, "inner-0", map[string]string{"params.v": w})
 			c.hit(t, "inner-1", map[string]string{"params.v": "second"})
 			lookup, _, _ := c.runCached(t, "read", &scripted{})
@@ -297,7 +545,7 @@ spec:
 				t.Errorf("artifact = %q, want %q", got, uri)
 			}
 			want := listOf(h, "second")
-			for _, k := range []string{"steps.many.outputs.params.v", "steps.inner.outputs.params.v"} {
+			for _, k := range []string{"steps.many.outputs.params.v", "steps.inner.outputs.params.v", "steps.dyn.outputs.params.v"} {
 				if got := l.Value(t, k); got != want {
 					t.Errorf("%s = %s, want %s", k, got, want)
 				}
