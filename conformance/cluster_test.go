@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/sluice-dev/sluice/conformance"
 	"github.com/sluice-dev/sluice/internal/kube"
+	"github.com/sluice-dev/sluice/internal/report"
 )
 
 // TestBackends plays every case on the backends named in
@@ -111,4 +114,125 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// TestPluginDown: a cache plugin that is not there never fails a run
+// that would otherwise succeed. On Argo, without the executor plugin the
+// check fails and each step runs, saying why; on Tekton, a CachedStep
+// waits for its controller (as any custom task does), and the run
+// succeeds once the controller is back.
+func TestPluginDown(t *testing.T) {
+	if os.Getenv("SLUICE_PLUGIN_FAULTS") == "" {
+		t.Skip("takes the cluster's cache plugins down for a while: set SLUICE_PLUGIN_FAULTS=1 (make e2e does, after the other tests)")
+	}
+	cases, err := conformance.Load(conformance.Cases())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params *conformance.Case
+	for _, c := range cases {
+		if c.Name == "params" {
+			params = c
+		}
+	}
+	o := options(t)
+	backends, err := conformance.New([]string{"argo-plugin", "tekton-plugin"}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	t.Run("argo", func(t *testing.T) {
+		a, ok := backends[0].(*conformance.Argo)
+		if !ok {
+			t.Fatalf("no Argo backend: %v", backends[0])
+		}
+		cms := a.Client.Kube.CoreV1().ConfigMaps(a.Client.Namespace)
+		const name = "sluice-cache-executor-plugin"
+		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the executor plugin's ConfigMap: %v", err)
+		}
+		if err := cms.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cm.ResourceVersion, cm.UID = "", ""
+			if _, err := cms.Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+				t.Errorf("put the executor plugin back: %v", err)
+			}
+		})
+		time.Sleep(3 * time.Second) // the controller's informer sees the plugin go
+		store, _, err := a.Store(ctx, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := a.Run(ctx, params, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Status != report.Succeeded {
+			t.Fatalf("run %s: %s, want Succeeded without the plugin", s.Run, s.Status)
+		}
+		for _, st := range s.Steps {
+			if st.State != report.Succeeded || !strings.Contains(st.Message, "cache check") {
+				t.Errorf("step %s: %s %q, want Succeeded, saying why the cache check failed", st.Name, st.State, st.Message)
+			}
+			t.Logf("%s: %s: %s", st.Name, st.State, st.Message)
+		}
+	})
+
+	t.Run("tekton", func(t *testing.T) {
+		tk, ok := backends[1].(*conformance.Tekton)
+		if !ok {
+			t.Fatalf("no Tekton backend: %v", backends[1])
+		}
+		deps := tk.Client.Kube.AppsV1().Deployments("sluice-system")
+		const name = "sluice-tekton-plugin"
+		scale := func(n int32) {
+			t.Helper()
+			sc, err := deps.GetScale(ctx, name, metav1.GetOptions{})
+			if err == nil {
+				sc.Spec.Replicas = n
+				_, err = deps.UpdateScale(ctx, name, sc, metav1.UpdateOptions{})
+			}
+			if err != nil {
+				t.Fatalf("scale %s to %d: %v", name, n, err)
+			}
+		}
+		scale(0)
+		back := false
+		t.Cleanup(func() {
+			if !back {
+				scale(1)
+			}
+		})
+		store, _, err := tk.Store(ctx, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			s   *report.Summary
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			s, err := tk.Run(ctx, params, store)
+			done <- result{s, err}
+		}()
+		select {
+		case r := <-done:
+			t.Fatalf("the run ended without the controller: %+v, %v", r.s, r.err)
+		case <-time.After(20 * time.Second):
+		}
+		scale(1)
+		back = true
+		r := <-done
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if r.s.Status != report.Succeeded {
+			t.Fatalf("run %s: %s, want Succeeded once the controller is back", r.s.Run, r.s.Status)
+		}
+	})
 }
