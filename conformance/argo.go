@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/sluice-dev/sluice/adapters/argo"
 	"github.com/sluice-dev/sluice/internal/report"
@@ -72,21 +72,7 @@ func (a *Argo) Pods(ctx context.Context, c *Case, s *report.Summary) (Pods, erro
 			stepOf[id] = st.Name
 		}
 	}
-	list, err := a.Client.Kube.CoreV1().Pods(a.Client.Namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: "workflows.argoproj.io/workflow=" + s.Run,
-	})
-	if err != nil {
-		return Pods{}, err
-	}
-	var n Pods
-	for _, p := range list.Items {
-		if p.Labels["workflows.argoproj.io/component"] == "agent" {
-			continue
-		}
-		n.All++
-		if st := s.Step(stepOf[p.Annotations["workflows.argoproj.io/node-id"]]); st != nil && st.State == report.Cached {
-			n.Cached++
-		}
-	}
-	return n, nil
+	agent := func(p *corev1.Pod) bool { return p.Labels["workflows.argoproj.io/component"] == "agent" }
+	return countPods(ctx, a.Client.Kube, a.Client.Namespace, "workflows.argoproj.io/workflow="+s.Run, s, agent,
+		func(p *corev1.Pod) string { return stepOf[p.Annotations["workflows.argoproj.io/node-id"]] })
 }

@@ -8,9 +8,14 @@ import (
 	"path"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/sluice-dev/sluice/cache"
 	_ "github.com/sluice-dev/sluice/cache/s3" // the s3:// store of the clusters' runs
 	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/internal/report"
 )
 
 // Cluster is what the Argo and Tekton backends share: where the cases'
@@ -55,6 +60,28 @@ func (c *Cluster) store(ctx context.Context, cs *Case, backend string) (string, 
 		}
 		return launch.GetValue(ctx, s, text)
 	}, nil
+}
+
+// countPods counts the pods of ns that selector selects, but for those
+// skip leaves out, and those among them whose step (stepOf) the run
+// reports Cached.
+func countPods(ctx context.Context, k kubernetes.Interface, ns, selector string, s *report.Summary, skip func(*corev1.Pod) bool, stepOf func(*corev1.Pod) string) (Pods, error) {
+	list, err := k.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return Pods{}, err
+	}
+	var n Pods
+	for i := range list.Items {
+		p := &list.Items[i]
+		if skip != nil && skip(p) {
+			continue
+		}
+		n.All++
+		if st := s.Step(stepOf(p)); st != nil && st.State == report.Cached {
+			n.Cached++
+		}
+	}
+	return n, nil
 }
 
 func (c *Cluster) timeout() time.Duration {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/sluice-dev/sluice/adapters/tekton"
 	"github.com/sluice-dev/sluice/internal/report"
@@ -71,18 +71,6 @@ func (t *Tekton) Pods(ctx context.Context, c *Case, s *report.Summary) (Pods, er
 			stepOf[pod] = st.Name
 		}
 	}
-	list, err := t.Client.Kube.CoreV1().Pods(t.Client.Namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: "tekton.dev/pipelineRun=" + s.Run,
-	})
-	if err != nil {
-		return Pods{}, err
-	}
-	var n Pods
-	for _, p := range list.Items {
-		n.All++
-		if st := s.Step(stepOf[p.Name]); st != nil && st.State == report.Cached {
-			n.Cached++
-		}
-	}
-	return n, nil
+	return countPods(ctx, t.Client.Kube, t.Client.Namespace, "tekton.dev/pipelineRun="+s.Run, s, nil,
+		func(p *corev1.Pod) string { return stepOf[p.Name] })
 }
