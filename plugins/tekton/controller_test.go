@@ -56,3 +56,39 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// TestControllerLoop: fed by informers, the controller runs a loop
+// CachedStep to its end: each recorded lookup brings the reconcile that
+// creates its TaskRun, each TaskRun that ends the one that starts the
+// next iteration.
+func TestControllerLoop(t *testing.T) {
+	e := newLoopEnv(t)
+	cr := e.sweep("run-1", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	c := &plugin.Controller{Reconciler: *e.rec, Workers: 2, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	finished := map[string]bool{}
+	waitFor(t, "the loop to succeed", func() bool {
+		for _, tr := range e.taskRuns() {
+			if !finished[tr.Name] {
+				finished[tr.Name] = true
+				item := tr.Spec.Params[0].Value.StringVal
+				e.finish(tr.Name, "True", "Succeeded", "", map[string]string{"sluice-cached": "false", "v": item + "-v"})
+			}
+		}
+		return e.get(cr.Name).IsSuccessful()
+	})
+	if got := resultsOf(e.get(cr.Name))["v"]; got != `["a-v","b-v","c-v","d-v"]` {
+		t.Errorf("v = %s", got)
+	}
+	if len(finished) != 4 {
+		t.Errorf("%d TaskRuns, want 4", len(finished))
+	}
+}
