@@ -1,6 +1,8 @@
 package tekton
 
 import (
+	"slices"
+
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/pod"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
@@ -51,7 +53,7 @@ func (c *compiler) cachedStep(u *unit, pt *v1.PipelineTask, ts v1.TaskSpec, ref 
 		if u.items != "" {
 			l.ItemsParam, l.RunsParam = paramItems, paramRuns
 			items := "$(tasks." + u.items + ".results." + resultItems + "[*])"
-			pt.Params = append(pt.Params,
+			pt.Params = append(slices.Clip(pt.Params), // not the unit's
 				v1.Param{Name: paramItems, Value: v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: []string{items}}},
 				v1.Param{Name: paramRuns, Value: *v1.NewStructuredValues("$(tasks." + u.items + ".results." + resultRuns + ")")})
 		}

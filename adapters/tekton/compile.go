@@ -63,7 +63,7 @@ func newCompiler(p *ir.Pipeline, params map[string]ir.Value, opts Options) *comp
 // inst is one instance of a node: the node in one iteration of the loops
 // that enclose it (ctx holds their indexes, outermost first). Loops over
 // groups are unrolled, each iteration its own tasks; a loop over one step
-// is a matrix, one task.
+// is one task: a matrix, or with the cache plugin a loop CachedStep.
 type inst struct {
 	node   *ir.Node
 	ctx    []int

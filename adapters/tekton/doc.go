@@ -28,8 +28,10 @@
 // With Options.CachePlugin, each cacheable step is a CachedStep custom
 // task (plugins/tekton/cachedstep) that carries the Task and pod template
 // its TaskRun would have had; Sluice's controller (plugins/tekton)
-// completes it from the cache without a pod, or runs that TaskRun. The
-// tracker reads a CachedStep's CustomRun as its step.
+// completes it from the cache without a pod, or runs that TaskRun. A loop
+// over one step is one CachedStep whose controller runs the iterations
+// (cachedstep.Loop), not a matrix. The tracker reads a CachedStep's
+// CustomRun as its step, a loop's as its iterations.
 //
 // docs/tekton.md describes the output, the feature flags it needs and
 // what is not supported.
