@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sluice-dev/sluice/adapters/tekton"
 	"github.com/sluice-dev/sluice/internal/launch"
@@ -303,5 +304,34 @@ spec:
 	}
 	if err := tekton.Validate(ctx, without); err == nil {
 		t.Error("without the plugin, matrices validate with enable-api-fields: stable")
+	}
+}
+
+// TestNoDefaultTimeout: a step without a timeout has none on Tekton
+// either. Tekton gives a task the cluster's default timeout (60 min)
+// unless the PipelineRun says its tasks have none (TasksTimeout).
+func TestNoDefaultTimeout(t *testing.T) {
+	objs, err := compileYAML(t, "pipeline.yaml", []byte(`
+apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: long}
+spec:
+  defaults: {image: busybox:1.36}
+  steps:
+    - {name: train, command: [sleep, "7200"]}
+  onExit:
+    - {name: report, command: ["true"]}
+`), nil, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := objs.PipelineRun
+	for name, d := range map[string]*metav1.Duration{"tasks": pr.TasksTimeout(), "finally": pr.FinallyTimeout()} {
+		if d == nil || d.Duration != 0 {
+			t.Errorf("%s timeout %v, want 0 (none)", name, d)
+		}
+	}
+	if d := pr.PipelineTimeout(context.Background()); d != 0 {
+		t.Errorf("pipeline timeout %v, want 0 (none)", d)
 	}
 }

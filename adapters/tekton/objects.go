@@ -64,8 +64,12 @@ func (c *compiler) objects() (*Objects, error) {
 
 	run := &v1.PipelineRun{TypeMeta: pipelineRunType, ObjectMeta: meta("")}
 	run.GenerateName = name + "-"
-	// A pipeline has no timeout of its own: each step's is its own.
-	run.Spec.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{}}
+	// A pipeline has no timeout of its own: each step's is its own. Tasks
+	// and finally must say so too: with the pipeline's alone, Tekton gives
+	// every TaskRun and CustomRun without a timeout of its own the
+	// cluster's default (default-timeout-minutes, 60) instead
+	// (PipelineRun.TasksTimeout, pipelinerun.go pipelineRunTimeout).
+	run.Spec.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{}, Tasks: &metav1.Duration{}, Finally: &metav1.Duration{}}
 	run.Spec.TaskRunTemplate.ServiceAccountName = c.opts.ServiceAccount
 	run.Spec.TaskRunTemplate.PodTemplate = c.runTemplate()
 	for _, u := range append(append([]*unit(nil), c.units...), c.finals...) {
