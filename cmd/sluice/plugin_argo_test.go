@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -154,14 +152,8 @@ func TestServeArgoPlugin(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	go func() {
-		done <- execute(ctx, []string{"plugin", "serve", "argo", "--addr", addr, "--token-file", tokenFile,
-			"--kubeconfig", filepath.Join(dir, "no-kubeconfig")}, io.Discard, &stderr)
-	}()
+	srv := serve(t, "plugin", "serve", "argo", "--addr", addr, "--token-file", tokenFile,
+		"--kubeconfig", filepath.Join(dir, "no-kubeconfig"))
 
 	call := func(token string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+argoplugin.ExecutePath,
@@ -188,15 +180,7 @@ func TestServeArgoPlugin(t *testing.T) {
 	if status, _ := call("guess"); status != http.StatusForbidden {
 		t.Errorf("a wrong token: %d, want 403", status)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Errorf("exit code %d after the shutdown, want 0; stderr:\n%s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the server did not stop")
-	}
+	srv.stop(t)
 }
 
 func TestServeArgoPluginNoToken(t *testing.T) {

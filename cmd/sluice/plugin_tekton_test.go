@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -179,13 +177,8 @@ current-context: c
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() {
-		exited <- execute(ctx, []string{"plugin", "serve", "tekton", "--kubeconfig", kubeconfig}, io.Discard, &stderr)
-	}()
+	srv := serve(t, "plugin", "serve", "tekton", "--kubeconfig", kubeconfig)
+	stderr := srv.Stderr
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "watching"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the controller did not start; stderr:\n%s", stderr.String())
@@ -201,15 +194,7 @@ current-context: c
 		}
 	}
 	mu.Unlock()
-	cancel()
-	select {
-	case code := <-exited:
-		if code != exitOK {
-			t.Errorf("exit code %d after the shutdown, want 0; stderr:\n%s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the controller did not stop")
-	}
+	srv.stop(t)
 }
 
 func TestServeTektonPluginUsage(t *testing.T) {
@@ -230,22 +215,6 @@ func TestServeTektonPluginUsage(t *testing.T) {
 
 // syncBuffer is a bytes.Buffer that a goroutine writes while the test
 // reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestCompileTektonCachePlugin: compile -t tekton --cache-plugin makes
 // each cacheable step a CachedStep (Tekton's validation passing), and
