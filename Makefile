@@ -109,7 +109,7 @@ e2e: ## build (cached) a single-node Kubernetes with Argo and Tekton, play the c
 conformance-report: ## as e2e, and write the matrix to docs/conformance.md
 	SLUICE_CONFORMANCE_REPORT=$(CURDIR)/docs/conformance.md.new bash conformance/cluster/e2e.sh
 	{ printf '%s\n\n' '# Conformance: every case on local, Argo and Tekton'; \
-	  printf '%s\n\n' 'Played by `make conformance-report` (conformance/cluster/e2e.sh) on a single-node cluster built from source on this machine kind: each case twice, the second run taking every step that succeeded from the cache. ✅ passed; ❌ failed, with the reason below the table.'; \
+	  printf '%s\n\n' 'Played by `make conformance-report` (conformance/cluster/e2e.sh) on a single-node cluster built from source on this machine kind: each case twice, the second run taking every step that succeeded from the cache. `argo` and `tekton` run every step under the launcher; `argo-plugin` and `tekton-plugin` are the same engines with the cache plugins (`--cache-plugin`: Argo'"'"'s executor plugin, Tekton'"'"'s CachedStep controller), where a pod of a Cached step fails the case. ✅ passed; ❌ failed, with the reason below the table.'; \
 	  cat docs/conformance.md.new; } > docs/conformance.md && rm docs/conformance.md.new
 
 e2e-up: ## build (cached) and start a single-node Kubernetes with Argo and Tekton on 127.0.0.1, smoke-check it
