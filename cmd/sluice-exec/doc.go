@@ -43,20 +43,38 @@
 //	                     next arguments after "--", one per iteration,
 //	                     become the JSON list the local runner makes
 //	                     (elements of a string output as JSON strings,
-//	                     others as JSON; value refs fetched first).
+//	                     others as JSON; value refs fetched first). Lists
+//	                     take their arguments in the order of the flags.
+//	--in-list-index KEY  the list KEY (an --in-list) comes in an order of
+//	                     the engine's own (Tekton aggregates a matrix's
+//	                     results sorted by TaskRun name, NAME-10 before
+//	                     NAME-2): its N elements are followed by N more
+//	                     arguments, the index of the iteration that wrote
+//	                     each (its --index, its output index), and the
+//	                     elements are put in the order of their indexes,
+//	                     the items' order. The indexes must be distinct
+//	                     numbers (gaps are fine: iterations left out).
 //	--in-json-list KEY=TYPE:DEPTH:JSON
-//	                     the same output as an engine aggregates it into
+//	                     a loop's output as an engine aggregates it into
 //	                     one JSON list (Argo): one element per succeeded
 //	                     iteration, each the text written (a JSON string)
 //	                     or embedded JSON; DEPTH is how many loops deep the
 //	                     producer is (elements are lists at depth 2).
+//	--index N            this execution is the iteration of its loop's
+//	                     item N (from 0): written as the output index.
+//	--in-item N:B64      the same for an item known at run time, as a
+//	                     filter writes it (when --out kept): N, then the
+//	                     item in standard base64, bound to ${{ item }} as
+//	                     --in-b64 item=B64 binds it. Not with --index.
 //	--out NAME=PATH      after success, write output NAME (params.X: the
 //	                     value; artifacts.X: the artifact's URI; cached:
-//	                     "true" after a cache hit, else "false") to PATH.
-//	                     Repeatable; NAME must be a declared output or
-//	                     cached.
+//	                     "true" after a cache hit, else "false"; index:
+//	                     the iteration's index, --index or --in-item) to
+//	                     PATH. Repeatable; NAME must be a declared output,
+//	                     cached, or index with an index given.
 //	--out-dir DIR        after success, write every output to DIR/params.X
-//	                     and DIR/artifacts.X, and cached to DIR/sluice-cached.
+//	                     and DIR/artifacts.X, cached to DIR/sluice-cached,
+//	                     and the index, when given, to DIR/sluice-index.
 //	--max-value-bytes N  longest value written inline (default 3072).
 //	--max-total-bytes N  bound on all outputs together, for Tekton's
 //	                     termination message (default 0: none).
@@ -67,6 +85,10 @@
 //	--run RUN            the run recorded in the cache entry (default: the
 //	                     pipeline.runId value).
 //	--id ID              display name of this execution, e.g. train[2].
+//
+// The iteration's index is not part of the step: two iterations with the
+// same item are the same step, and the second is a cache hit (which
+// writes its own index).
 //
 // pipeline.name defaults to the spec's pipeline and pipeline.runId to
 // --run. item is used as given; item.KEY, unless passed itself, is the
@@ -89,9 +111,16 @@
 // ${{ item }} bound to each (all without a when), and writes their texts
 // as a JSON list of standard base64 strings to --out items=PATH (or
 // DIR/sluice-items): the engine fans out over it and hands each back with
-// --in-b64 item=…; "true" when at least one is kept. A condition that
-// cannot be decided (a value that is not true/false where one is
-// needed, items that are not a list) exits 64.
+// --in-b64 item=…; "true" when at least one is kept. --out kept=PATH (or
+// DIR/sluice-kept) is the same list with each item's index among all
+// the loop's items, "N:B64", handed back with --in-item N:B64 (the
+// iteration then writes its index, by which its outputs are put in item
+// order: see --in-list-index); --out runs=PATH (DIR/sluice-runs) is
+// whether each item runs, [false,true,…], and --out iterations=PATH
+// (DIR/sluice-iterations) every item with that verdict. The value flags
+// are those of run less --index and --in-item: a condition is no
+// iteration. A condition that cannot be decided (a value that is not
+// true/false where one is needed, items that are not a list) exits 64.
 //
 // # Values that cannot travel inline
 //

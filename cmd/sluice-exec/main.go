@@ -14,12 +14,13 @@ import (
 
 const usage = `usage:
   sluice-exec run --spec-b64 B64 --cache URL [--in KEY=VALUE]... [--in-b64 KEY=B64]...
-                  [--in-list KEY=TYPE:N]... [--in-json-list KEY=TYPE:DEPTH:JSON]...
+                  [--in-list KEY=TYPE:N [--in-list-index KEY]]... [--in-json-list KEY=TYPE:DEPTH:JSON]...
+                  [--index N | --in-item N:B64]
                   [--out NAME=PATH]... [--out-dir DIR] [--max-value-bytes N]
                   [--max-total-bytes N] [--work DIR] [--run RUN] [--id ID]
-                  [-- LIST ELEMENTS...]
-  sluice-exec when --spec-b64 B64 (--out-dir DIR | --out when=PATH [--out items=PATH])
-                   [--cache URL] [value flags as for run]
+                  [-- LIST ELEMENTS [AND INDEXES]...]
+  sluice-exec when --spec-b64 B64 (--out-dir DIR | --out when=PATH [--out items|kept|runs|iterations=PATH]...)
+                   [--cache URL] [value flags as for run, less --index and --in-item]
   sluice-exec cp SRC DST
   sluice-exec version
 

@@ -678,3 +678,57 @@ func TestCp(t *testing.T) {
 		t.Errorf("cp of a missing file: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestIterationIndex: an iteration of a loop writes its item's index with
+// its outputs (--out index, DIR/sluice-index), from --index or with its
+// item (--in-item); the index is no part of the step, so another
+// iteration with the same item is a cache hit, and writes its own index.
+func TestIterationIndex(t *testing.T) {
+	dir := t.TempDir()
+	spec := pipeline(t, withDir(`
+apiVersion: sluice.dev/v1alpha1
+kind: Pipeline
+metadata: {name: index}
+spec:
+  steps:
+    - name: sq
+      image: busybox:1.36
+      forEach: {items: [3, 3]}
+      command: [sh, -c, 'echo ran >> @DIR@/side; printf %s $(( ${{ item }} * ${{ item }} )) > ${{ outputs.params.v }}']
+      outputs: {params: [{name: v, type: int}]}
+`, dir))["sq"]
+	url, _ := storeURL(t)
+	for i, iteration := range [][]string{{"--index", "0", "--in", "item=3"}, {"--in-item", "12:" + b64("3")}} {
+		out := filepath.Join(dir, strconv.Itoa(i))
+		args := append([]string{"run", "--spec-b64", spec, "--cache", url,
+			"--out", "params.v=" + filepath.Join(out, "v"), "--out", "index=" + filepath.Join(out, "index"),
+			"--out-dir", filepath.Join(out, "all")}, iteration...)
+		r := launcher(t, nil, args...)
+		if r.code != 0 {
+			t.Fatalf("%q: exit %d, stderr %q", iteration, r.code, r.stderr)
+		}
+		want := []string{"0", "12"}[i]
+		for _, f := range []string{filepath.Join(out, "index"), filepath.Join(out, "all", launch.IndexFile)} {
+			if got := readFile(t, f); got != want {
+				t.Errorf("%q: %s = %q, want %q", iteration, f, got, want)
+			}
+		}
+		if got := readFile(t, filepath.Join(out, "v")); got != "9" {
+			t.Errorf("%q: v = %q, want 9", iteration, got)
+		}
+	}
+	if got := readFile(t, filepath.Join(dir, "side")); got != "ran\n" {
+		t.Errorf("the command ran %d times, want once: the second iteration is a hit", strings.Count(got, "ran"))
+	}
+	for _, bad := range [][]string{
+		{"--in", "item=3", "--out", "index=" + filepath.Join(dir, "x")}, // no index to write
+		{"--index", "x", "--in", "item=3"},
+		{"--index", "1", "--in-item", "1:" + b64("3")},
+		{"--in-item", "1:" + b64("3"), "--in", "item=3"},
+	} {
+		r := launcher(t, nil, append([]string{"run", "--spec-b64", spec, "--cache", url}, bad...)...)
+		if r.code != launch.ExitUsage || ownError(r.stderr) == "" {
+			t.Errorf("%q: exit %d, stderr %q; want %d", bad, r.code, r.stderr, launch.ExitUsage)
+		}
+	}
+}

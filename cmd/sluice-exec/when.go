@@ -8,18 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/sluice-dev/sluice/internal/launch"
-)
-
-// The output names of `when`, as --out NAME=PATH takes them.
-const (
-	outWhen       = "when"
-	outItems      = "items"
-	outIterations = "iterations"
-	outRuns       = "runs"
 )
 
 // whenCmd is `sluice-exec when`: it decides a step's when condition (and,
@@ -36,8 +27,8 @@ func whenCmd(args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&specB64, "spec-b64", "", "the step's condition: name, when and forEach, `B64` as for run")
 	fs.StringVar(&cache, "cache", "", "the store `URL`, to fetch values passed as value refs (env "+launch.CacheEnv+")")
-	fs.Var(&outs, "out", "write output NAME (when: true or false; items: the loop's items that run; iterations: every item and whether it runs; runs: whether each runs) to PATH: `NAME=PATH`")
-	fs.StringVar(&outDir, "out-dir", "", "write "+launch.WhenFile+" and, for a loop, "+launch.ItemsFile+" and "+launch.IterationsFile+" to `DIR`")
+	fs.Var(&outs, "out", "write output NAME (when: true or false; items: the loop's items that run; kept: the same with their indexes; iterations: every item and whether it runs; runs: whether each runs) to PATH: `NAME=PATH`")
+	fs.StringVar(&outDir, "out-dir", "", "write "+launch.WhenFile+" and, for a loop, "+launch.ItemsFile+", "+launch.KeptFile+", "+launch.IterationsFile+" and "+launch.RunsFile+" to `DIR`")
 	values.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -63,6 +54,9 @@ func whenCmd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return &launch.Error{Code: launch.ExitUsage, Err: err}
 	}
+	if _, ok := in.Index(); ok {
+		return usageError("when: --index and --in-item are run's: a condition is no iteration")
+	}
 	if cache == "" {
 		cache = os.Getenv(launch.CacheEnv)
 	}
@@ -70,13 +64,8 @@ func whenCmd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	texts := map[string]string{outWhen: strconv.FormatBool(res.Run)}
-	if res.Items != nil {
-		texts[outItems] = launch.EncodeItems(res.Items)
-		texts[outIterations] = launch.EncodeIterations(res.Iterations)
-		texts[outRuns] = launch.EncodeRuns(res.Iterations)
-	}
-	for _, name := range []string{outItems, outIterations, outRuns, outWhen} { // when last: it gates the step
+	texts := res.Texts()
+	for _, name := range []string{launch.OutItems, launch.OutKept, launch.OutIterations, launch.OutRuns, launch.OutWhen} { // when last: it gates the step
 		path, ok := paths[name]
 		if !ok {
 			continue
@@ -88,7 +77,7 @@ func whenCmd(args []string, stdout io.Writer) error {
 			return &launch.Error{Code: launch.ExitOutputs, Err: err}
 		}
 	}
-	fmt.Fprintln(stdout, texts[outWhen])
+	fmt.Fprintln(stdout, texts[launch.OutWhen])
 	return nil
 }
 
@@ -97,26 +86,27 @@ func whenCmd(args []string, stdout io.Writer) error {
 func whenPaths(outs []string, dir string, loop bool) (map[string]string, error) {
 	paths := map[string]string{}
 	if dir != "" {
-		paths[outWhen] = filepath.Join(dir, launch.WhenFile)
-		if loop {
-			paths[outItems] = filepath.Join(dir, launch.ItemsFile)
-			paths[outIterations] = filepath.Join(dir, launch.IterationsFile)
-			paths[outRuns] = filepath.Join(dir, launch.RunsFile)
+		for name, file := range launch.WhenFiles {
+			if loop || name == launch.OutWhen {
+				paths[name] = filepath.Join(dir, file)
+			}
 		}
 	}
 	for _, o := range outs {
 		name, path, ok := strings.Cut(o, "=")
+		_, known := launch.WhenFiles[name]
 		switch {
 		case !ok || path == "":
 			return nil, fmt.Errorf("--out %q: want NAME=PATH", o)
-		case name != outWhen && name != outItems && name != outIterations && name != outRuns:
-			return nil, fmt.Errorf("--out %s: no such output (want %s, %s, %s or %s)", name, outWhen, outItems, outIterations, outRuns)
-		case name != outWhen && !loop:
+		case !known:
+			return nil, fmt.Errorf("--out %s: no such output (want %s, %s, %s, %s or %s)", name,
+				launch.OutWhen, launch.OutItems, launch.OutKept, launch.OutIterations, launch.OutRuns)
+		case name != launch.OutWhen && !loop:
 			return nil, fmt.Errorf("--out %s: the step does not loop", name)
 		}
 		paths[name] = path
 	}
-	if _, ok := paths[outWhen]; !ok {
+	if _, ok := paths[launch.OutWhen]; !ok {
 		return nil, errors.New("--out when=PATH or --out-dir DIR is required")
 	}
 	return paths, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/sluice-dev/sluice/internal/launch"
@@ -131,6 +132,24 @@ func TestWhenItems(t *testing.T) {
 			if fmtList(ran) != fmtList(tt.want) || len(its) < len(tt.want) {
 				t.Errorf("iterations %+v: running %q, want %q", its, ran, tt.want)
 			}
+			// The kept file is the items that pass, each with its index
+			// among all the items: the iterations that run.
+			var kept []string
+			if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, launch.KeptFile))), &kept); err != nil {
+				t.Fatal(err)
+			}
+			last := -1
+			for _, k := range kept {
+				i, enc, _ := strings.Cut(k, ":")
+				n, err := strconv.Atoi(i)
+				if err != nil || n <= last || n >= len(its) || its[n].Run != "true" || its[n].B64 != enc {
+					t.Fatalf("kept %q after index %d, iterations %+v", k, last, its)
+				}
+				last = n
+			}
+			if len(kept) != len(tt.want) {
+				t.Errorf("kept %q, want %d items", kept, len(tt.want))
+			}
 			if w := readFile(t, filepath.Join(dir, launch.WhenFile)); w != strconv.FormatBool(len(tt.want) > 0) {
 				t.Errorf("%s = %q with %d items", launch.WhenFile, w, len(tt.want))
 			}
@@ -160,6 +179,8 @@ func TestWhenErrors(t *testing.T) {
 		{"when", "--spec-b64", cond(t, "true", ""), "--out", out, "--in-list", "steps.a.outputs.params.x=int:3", "--", "1"},
 		{"when", "--spec-b64", cond(t, "true", ""), "--out", out, "--in-json-list", "steps.a.outputs.params.x=int:2:[1]"},
 		{"when", "--spec-b64", cond(t, "", "${{ params.l }}"), "--out", out, "--in", "params.l=not a list"},
+		{"when", "--spec-b64", cond(t, "true", ""), "--out", out, "--index", "1"}, // a condition is no iteration
+		{"when", "--spec-b64", cond(t, "true", ""), "--out", "kept=/x"},           // not a loop
 	} {
 		r := launcher(t, nil, args...)
 		if r.code != launch.ExitUsage || ownError(r.stderr) == "" {

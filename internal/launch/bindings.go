@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,9 @@ type Bindings struct {
 	artifacts map[ir.Ref]cache.ArtifactRef
 	lists     []list
 	literal   map[ir.Ref]bool // from --in-b64: never a value ref
+	// index is the iteration of its loop this execution is (--index,
+	// --in-item); -1 outside a loop.
+	index int
 }
 
 var _ step.Values = (*Bindings)(nil)
@@ -34,7 +38,7 @@ var _ step.Values = (*Bindings)(nil)
 // artifact it is the artifact's URI (cache.ArtifactRef.URI). Every problem
 // is reported at once.
 func ParseBindings(args []string) (*Bindings, error) {
-	b := &Bindings{values: map[ir.Ref]string{}, artifacts: map[ir.Ref]cache.ArtifactRef{}, literal: map[ir.Ref]bool{}}
+	b := &Bindings{values: map[ir.Ref]string{}, artifacts: map[ir.Ref]cache.ArtifactRef{}, literal: map[ir.Ref]bool{}, index: -1}
 	var errs []error
 	for _, arg := range args {
 		if err := b.add(arg); err != nil {
@@ -199,18 +203,32 @@ func (b *Bindings) AddB64(args []string) error {
 // arguments (Tekton's array results). Elements that are value refs are
 // fetched from the store before the list is made (see Resolve). All of
 // elems must be used.
-func (b *Bindings) AddLists(lists, elems []string) error {
+//
+// A list whose KEY is among indexed (--in-list-index) has its COUNT
+// elements followed by as many indexes, the index of the iteration that
+// wrote each element (its --index), and the elements are put in the
+// order of their indexes: the order of the items, whatever order the
+// engine aggregated them in (Tekton sorts a matrix's TaskRuns by name,
+// NAME-10 before NAME-2). The indexes must be distinct numbers.
+func (b *Bindings) AddLists(lists, indexed, elems []string) error {
 	var errs []error
+	listed := map[string]bool{}
 	for _, l := range lists {
 		key, spec, ok := strings.Cut(l, "=")
 		typ, count, ok2 := strings.Cut(spec, ":")
 		n, err := strconv.Atoi(count)
+		listed[key] = true
 		if !ok || !ok2 || err != nil || n < 0 {
 			errs = append(errs, fmt.Errorf("--in-list %s: want KEY=TYPE:COUNT", abbrev(l)))
 			continue
 		}
-		if n > len(elems) {
-			errs = append(errs, fmt.Errorf("--in-list %s: %d elements, %d left after --", key, n, len(elems)))
+		want := n
+		byIndex := slices.Contains(indexed, key)
+		if byIndex {
+			want = 2 * n // the elements, then their indexes
+		}
+		if want > len(elems) {
+			errs = append(errs, fmt.Errorf("--in-list %s: %d arguments, %d left after --", key, want, len(elems)))
 			elems = nil
 			continue
 		}
@@ -218,16 +236,99 @@ func (b *Bindings) AddLists(lists, elems []string) error {
 		for i, e := range elems[:n] {
 			l.elems[i].text = e
 		}
+		if byIndex {
+			if err := inIndexOrder(l.elems, elems[n:want]); err != nil {
+				errs = append(errs, fmt.Errorf("--in-list-index %s: %w", abbrev(key), err))
+			}
+		}
 		if err := b.addList(key, l); err != nil {
 			errs = append(errs, fmt.Errorf("--in-list %s: %w", abbrev(key), err))
 		}
-		elems = elems[n:]
+		elems = elems[want:]
+	}
+	for _, k := range indexed {
+		if !listed[k] {
+			errs = append(errs, fmt.Errorf("--in-list-index %s: no --in-list of that key", abbrev(k)))
+		}
 	}
 	if len(elems) > 0 {
 		errs = append(errs, fmt.Errorf("%d arguments after -- that no --in-list takes", len(elems)))
 	}
 	return errors.Join(errs...)
 }
+
+// inIndexOrder puts elems in the order of their iterations' indexes.
+func inIndexOrder(elems []elem, indexes []string) error {
+	type indexed struct {
+		index int
+		elem  elem
+	}
+	pairs := make([]indexed, len(elems))
+	seen := map[int]bool{}
+	for i, s := range indexes {
+		n, err := parseIndex(s)
+		if err != nil {
+			return fmt.Errorf("element %d: %w", i, err)
+		}
+		if seen[n] {
+			return fmt.Errorf("index %d given twice", n)
+		}
+		seen[n] = true
+		pairs[i] = indexed{n, elems[i]}
+	}
+	slices.SortFunc(pairs, func(a, b indexed) int { return a.index - b.index })
+	for i, p := range pairs {
+		elems[i] = p.elem
+	}
+	return nil
+}
+
+// parseIndex reads an iteration's index: a number, 0 or more.
+func parseIndex(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || strconv.Itoa(n) != s {
+		return 0, fmt.Errorf("%q is not an iteration's index", abbrev(s))
+	}
+	return n, nil
+}
+
+// addIteration reads --index N or --in-item N:B64: which iteration of its
+// loop this execution is, and with --in-item its item, bound to
+// ${{ item }} exactly as --in-b64 item=B64 binds it.
+func (b *Bindings) addIteration(index, item string) error {
+	switch {
+	case index != "" && item != "":
+		return errors.New("--index and --in-item: give one")
+	case index != "":
+		n, err := parseIndex(index)
+		if err != nil {
+			return fmt.Errorf("--index: %w", err)
+		}
+		b.index = n
+	case item != "":
+		i, enc, ok := strings.Cut(item, ":")
+		if !ok {
+			return fmt.Errorf("--in-item %s: want INDEX:BASE64", abbrev(item))
+		}
+		n, err := parseIndex(i)
+		if err != nil {
+			return fmt.Errorf("--in-item: %w", err)
+		}
+		raw, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			return fmt.Errorf("--in-item: %w", err)
+		}
+		if err := b.bind("item="+string(raw), true); err != nil {
+			return fmt.Errorf("--in-item: %w", err)
+		}
+		b.index = n
+	}
+	return nil
+}
+
+// Index is the index of the item whose iteration this execution is
+// (--index, --in-item); ok is false outside a loop.
+func (b *Bindings) Index() (index int, ok bool) { return b.index, b.index >= 0 }
 
 // AddJSONLists parses --in-json-list arguments, KEY=TYPE:DEPTH:JSON: a
 // loop's output as an engine aggregates it into one JSON list (Argo: one

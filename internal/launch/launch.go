@@ -65,6 +65,10 @@ func (i *Interrupted) Error() string { return "interrupted by " + i.Signal.Strin
 // and "false" after a run.
 const CachedFile = "sluice-cached"
 
+// IndexFile is the file in --out-dir that holds the index of the item
+// whose iteration the execution is (--index, --in-item).
+const IndexFile = "sluice-index"
+
 // Request is one launch of one step.
 type Request struct {
 	Spec *Spec
@@ -118,6 +122,7 @@ type bound struct {
 	task    *step.Task
 	outputs ir.Outputs
 	lim     Limits
+	index   string // the iteration's index; "" outside a loop
 }
 
 // bindStep opens the store, resolves the values passed in and binds the step
@@ -128,7 +133,15 @@ func bindStep(ctx context.Context, req *Request) (*bound, error) {
 	if spec.Step.Outputs != nil {
 		b.outputs = *spec.Step.Outputs
 	}
-	if err := checkOuts(req.Outs, b.outputs); err != nil {
+	in := req.In
+	if in == nil {
+		in, _ = ParseBindings(nil)
+	}
+	i, indexed := in.Index()
+	if indexed {
+		b.index = strconv.Itoa(i)
+	}
+	if err := checkOuts(req.Outs, b.outputs, indexed); err != nil {
 		return nil, &Error{Code: ExitUsage, Err: err}
 	}
 	if b.lim.MaxValue <= 0 {
@@ -143,10 +156,6 @@ func bindStep(ctx context.Context, req *Request) (*bound, error) {
 		return nil, &Error{Code: ExitUnavailable, Err: err}
 	}
 	b.store = store
-	in := req.In
-	if in == nil {
-		in, _ = ParseBindings(nil)
-	}
 	runID := req.Run
 	if runID == "" {
 		runID, _ = in.Lookup(ir.Ref{Kind: ir.RefPipelineRunID})
@@ -257,7 +266,7 @@ func Run(ctx context.Context, req *Request) (*Response, error) {
 	resp.Cached = res.Cached
 	texts, err := render(ctx, b.store, b.outputs, res, b.lim)
 	if err == nil {
-		err = writeOutputs(texts, req.Outs, req.OutDir, strconv.FormatBool(res.Cached))
+		err = writeOutputs(texts, req.Outs, req.OutDir, strconv.FormatBool(res.Cached), b.index)
 	}
 	if err != nil {
 		return nil, interrupted(ctx, fail(ExitOutputs, "write outputs: %w", err))

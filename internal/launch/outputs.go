@@ -36,8 +36,15 @@ type Limits struct {
 // "true" or "false", as CachedFile in --out-dir.
 const OutCached = "cached"
 
+// OutIndex is the --out name of the index of the item whose iteration
+// the execution is (--index, --in-item), as IndexFile in --out-dir: an
+// engine that aggregates a loop's outputs out of item order hands the
+// indexes to the readers with the outputs (--in-list-index), which put
+// them back in order.
+const OutIndex = "index"
+
 // Out is one output to write to a file: Name is "params.X",
-// "artifacts.X" or OutCached.
+// "artifacts.X", OutCached or OutIndex.
 type Out struct {
 	Name string
 	Path string
@@ -70,12 +77,17 @@ func outputNames(o ir.Outputs) []string {
 	return names
 }
 
-// checkOuts reports --out names that the step does not declare.
-func checkOuts(outs []Out, o ir.Outputs) error {
+// checkOuts reports --out names that the step does not declare, and an
+// index asked for outside a loop's iteration.
+func checkOuts(outs []Out, o ir.Outputs, indexed bool) error {
 	declared := outputNames(o)
 	var errs []error
 	for _, out := range outs {
-		if out.Name != OutCached && !slices.Contains(declared, out.Name) {
+		if out.Name == OutIndex && !indexed {
+			errs = append(errs, fmt.Errorf("--out %s: no iteration's index (--index or --in-item)", out.Name))
+			continue
+		}
+		if out.Name != OutCached && out.Name != OutIndex && !slices.Contains(declared, out.Name) {
 			want := "the step declares no outputs"
 			if len(declared) > 0 {
 				want = "the step declares " + strings.Join(declared, ", ")
@@ -151,13 +163,18 @@ func render(ctx context.Context, s cache.Store, o ir.Outputs, res *step.Result, 
 // writeOutputs writes the texts to the --out files and, when dir is set,
 // every one of them to dir/NAME; and whether the step was a cache hit
 // (cached: "true" or "false") to the OutCached file and dir/CachedFile,
-// for the engine to report Cached without reading logs.
-func writeOutputs(texts map[string]string, outs []Out, dir, cached string) error {
+// for the engine to report Cached without reading logs; and the
+// iteration's index, when there is one (index not ""), to the OutIndex
+// file and dir/IndexFile.
+func writeOutputs(texts map[string]string, outs []Out, dir, cached, index string) error {
 	var errs []error
 	for _, out := range outs {
 		text := texts[out.Name]
-		if out.Name == OutCached {
+		switch out.Name {
+		case OutCached:
 			text = cached
+		case OutIndex:
+			text = index
 		}
 		if err := writeFile(out.Path, text); err != nil {
 			errs = append(errs, fmt.Errorf("--out %s: %w", out.Name, err))
@@ -176,6 +193,11 @@ func writeOutputs(texts map[string]string, outs []Out, dir, cached string) error
 		}
 		if err := writeFile(filepath.Join(dir, CachedFile), cached); err != nil {
 			errs = append(errs, fmt.Errorf("--out-dir: %w", err))
+		}
+		if index != "" {
+			if err := writeFile(filepath.Join(dir, IndexFile), index); err != nil {
+				errs = append(errs, fmt.Errorf("--out-dir: %w", err))
+			}
 		}
 	}
 	return errors.Join(errs...)

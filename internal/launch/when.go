@@ -31,7 +31,30 @@ const (
 	// iteration runs ([false,true,…]): with ItemsFile, how an engine
 	// that runs only the kept items reports the others as skipped.
 	RunsFile = "sluice-runs"
+	// KeptFile is, for a loop, ItemsFile with each item's index in the
+	// loop: the JSON list of "INDEX:BASE64" for the items that pass (an
+	// engine fans out over it; the step gets its item and its index back
+	// with --in-item INDEX:BASE64, and writes the index with its outputs).
+	KeptFile = "sluice-kept"
 )
+
+// The names `sluice-exec when --out NAME=PATH` takes: WhenResult.Texts.
+const (
+	OutWhen       = "when"
+	OutItems      = "items"
+	OutIterations = "iterations"
+	OutRuns       = "runs"
+	OutKept       = "kept"
+)
+
+// WhenFiles are the files of `sluice-exec when --out-dir`, by --out name.
+var WhenFiles = map[string]string{
+	OutWhen:       WhenFile,
+	OutItems:      ItemsFile,
+	OutIterations: IterationsFile,
+	OutRuns:       RunsFile,
+	OutKept:       KeptFile,
+}
 
 // WhenRequest is one `sluice-exec when`: a step's when condition decided
 // where the engine cannot keep IR semantics itself (numbers compared as
@@ -160,6 +183,20 @@ func itemValues(item ir.Value, in *Bindings) func(ir.Ref) (string, error) {
 	}
 }
 
+// Texts are what `sluice-exec when` writes, by --out name: OutWhen,
+// "true" or "false"; for a loop also OutItems (EncodeItems), OutIterations
+// (EncodeIterations), OutRuns (EncodeRuns) and OutKept (EncodeKept).
+func (r *WhenResult) Texts() map[string]string {
+	texts := map[string]string{OutWhen: strconv.FormatBool(r.Run)}
+	if r.Items != nil {
+		texts[OutItems] = EncodeItems(r.Items)
+		texts[OutIterations] = EncodeIterations(r.Iterations)
+		texts[OutRuns] = EncodeRuns(r.Iterations)
+		texts[OutKept] = EncodeKept(r.Iterations)
+	}
+	return texts
+}
+
 // EncodeItems is the ItemsFile text of items: a JSON list of their
 // standard base64, which no engine rewrites.
 func EncodeItems(items []string) string {
@@ -180,6 +217,20 @@ func EncodeIterations(its []Iteration) string {
 	out := make([]any, len(its))
 	for i, it := range its {
 		out[i] = iteration{Run: strconv.FormatBool(it.Run), B64: base64.StdEncoding.EncodeToString([]byte(it.Text))}
+	}
+	return step.JSONList(out)
+}
+
+// EncodeKept is the KeptFile text of its: a JSON list of
+// "INDEX:BASE64" for each that runs, INDEX its index in its, BASE64 the
+// standard base64 of its text. Neither holds a character an engine
+// substitutes.
+func EncodeKept(its []Iteration) string {
+	out := []any{}
+	for i, it := range its {
+		if it.Run {
+			out = append(out, strconv.Itoa(i)+":"+base64.StdEncoding.EncodeToString([]byte(it.Text)))
+		}
 	}
 	return step.JSONList(out)
 }
