@@ -154,6 +154,31 @@ func TestRunArgs(t *testing.T) {
 	if diff := cmp.Diff([]string{"when", "--spec-b64=U1BFQw==", "--out=when=/r/w", "--out=items=/r/i"}, w.Args()); diff != "" {
 		t.Errorf("When.Args (-want +got):\n%s", diff)
 	}
+	// An iteration of a matrix: its index, or its item with it; a reader
+	// of lists whose elements are followed by their iterations' indexes.
+	r = plan.Run{
+		Spec: "U1BFQw==",
+		In:   []plan.Value{{Key: "item", Text: "$(params.i)", Indexed: true}},
+		Lists: []plan.List{
+			{Key: "steps.a.outputs.params.v", Type: ir.TypeInt, Count: "$(params.n)", Elems: []string{"$(params.a[*])"}, Index: []string{"$(params.ai[*])"}},
+			{Key: "steps.b.outputs.params.w", Count: "2", Elems: []string{"x", "y"}},
+		},
+	}
+	want = []string{"run", "--spec-b64=U1BFQw==", "--in-item=$(params.i)",
+		"--in-list=steps.a.outputs.params.v=int:$(params.n)", "--in-list-index=steps.a.outputs.params.v", "--in-list=steps.b.outputs.params.w=string:2",
+		"--", "$(params.a[*])", "$(params.ai[*])", "x", "y"}
+	if diff := cmp.Diff(want, r.Args()); diff != "" {
+		t.Errorf("Run.Args (-want +got):\n%s", diff)
+	}
+	r = plan.Run{Spec: "U1BFQw==", In: []plan.Value{{Key: "item", Text: "$(params.i)"}}, Index: "$(params.x)", Out: []plan.Out{{Name: "index", Path: "/r/x"}}}
+	want = []string{"run", "--spec-b64=U1BFQw==", "--in=item=$(params.i)", "--index=$(params.x)", "--out=index=/r/x"}
+	if diff := cmp.Diff(want, r.Args()); diff != "" {
+		t.Errorf("Run.Args (-want +got):\n%s", diff)
+	}
+	w = plan.When{Spec: "U1BFQw==", OutWhen: "/r/w", OutKept: "/r/k", OutRuns: "/r/r"}
+	if diff := cmp.Diff([]string{"when", "--spec-b64=U1BFQw==", "--out=when=/r/w", "--out=kept=/r/k", "--out=runs=/r/r"}, w.Args()); diff != "" {
+		t.Errorf("When.Args (-want +got):\n%s", diff)
+	}
 	l := plan.JSONList{Key: "steps.l.outputs.params.v", Type: ir.TypeInt, Depth: 2, Text: "{{x}}"}
 	if got, want := l.Arg(), "--in-json-list=steps.l.outputs.params.v=int:2:{{x}}"; got != want {
 		t.Errorf("JSONList.Arg = %q, want %q", got, want)

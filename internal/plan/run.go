@@ -63,11 +63,15 @@ func ConditionSpec(pipeline string, s *ir.Step, loop bool) (string, error) {
 // Text is what goes on the command line: the value itself, or an engine
 // expression the engine replaces by the value at run time ($(params.x)).
 // B64 says that the text is, or the engine puts there, the value's
-// standard base64 (--in-b64).
+// standard base64 (--in-b64). Indexed says that Key is item and the text
+// is, or the engine puts there, the item with its index in the loop,
+// INDEX:BASE64, as a filter keeps it (launch.KeptFile): --in-item, which
+// also makes the launcher write the index (launch.OutIndex).
 type Value struct {
-	Key  string
-	Text string
-	B64  bool
+	Key     string
+	Text    string
+	B64     bool
+	Indexed bool
 }
 
 // Literal passes a value known at compile time. It goes as it is unless
@@ -102,6 +106,9 @@ func B64(v string) string { return base64.StdEncoding.EncodeToString([]byte(v)) 
 
 // Arg is the value's launcher flag.
 func (v Value) Arg() string {
+	if v.Indexed {
+		return "--in-item=" + v.Text
+	}
 	if v.B64 {
 		return "--in-b64=" + v.Key + "=" + v.Text
 	}
@@ -118,15 +125,27 @@ func (v Value) Arg() string {
 // for the others. Count is a number or an engine expression for one; an
 // element text may be an engine expression that expands to several
 // arguments (Tekton's $(params.x[*])).
+//
+// Index, when set, is for an engine that aggregates the iterations'
+// outputs in an order of its own (Tekton sorts a matrix's TaskRuns by
+// name, NAME-10 before NAME-2): the iterations' indexes (each wrote its
+// Run.Index), aggregated the same way, which follow the elements; the
+// launcher (--in-list-index KEY) puts the elements in the order of their
+// indexes.
 type List struct {
 	Key   string
 	Type  ir.ParamType
 	Count string
 	Elems []string
+	Index []string
 }
 
-func (l List) arg() string {
-	return "--in-list=" + l.Key + "=" + string(typeOrString(l.Type)) + ":" + l.Count
+func (l List) args() []string {
+	args := []string{"--in-list=" + l.Key + "=" + string(typeOrString(l.Type)) + ":" + l.Count}
+	if len(l.Index) > 0 {
+		args = append(args, "--in-list-index="+l.Key)
+	}
+	return args
 }
 
 // JSONList is a value that reaches the launcher as one JSON list: the
@@ -162,10 +181,16 @@ type Out struct {
 
 // Run is `sluice-exec run`: one execution of a command step.
 type Run struct {
-	Spec     string // Spec's output
-	Cache    string // the store's URL; "" leaves it to SLUICE_CACHE
-	In       []Value
-	Lists    []List
+	Spec  string // Spec's output
+	Cache string // the store's URL; "" leaves it to SLUICE_CACHE
+	In    []Value
+	Lists []List
+	// Index, for one iteration of a loop, is its item's index in the
+	// loop, or an engine expression for it (--index); the launcher
+	// writes it as the output launch.OutIndex, for the readers of the
+	// loop's outputs to put them in item order (List.Index). An item
+	// passed with its index (Value.Indexed) gives it instead.
+	Index    string
 	Out      []Out
 	MaxValue int // --max-value-bytes; 0 leaves the launcher's default
 	MaxTotal int // --max-total-bytes; 0 for no bound
@@ -179,6 +204,9 @@ func (r *Run) Args() []string {
 	}
 	for _, v := range r.In {
 		args = append(args, v.Arg())
+	}
+	if r.Index != "" {
+		args = append(args, "--index="+r.Index)
 	}
 	for _, o := range r.Out {
 		args = append(args, "--out="+o.Name+"="+o.Path)
@@ -197,9 +225,9 @@ func (r *Run) Args() []string {
 // local runner evaluates it; for a loop (a ConditionSpec with its
 // forEach), also the items that pass. The launcher writes "true" or
 // "false" to OutWhen, the items that run, each base64-encoded, as a JSON
-// list to OutItems, and whether each item runs to OutRuns; with OutDir,
-// to the files launch.WhenFile, launch.ItemsFile, launch.IterationsFile
-// and launch.RunsFile there instead.
+// list to OutItems (or, with their indexes in the loop, to OutKept), and
+// whether each item runs to OutRuns; with OutDir, to the files
+// launch.WhenFiles names there instead.
 type When struct {
 	Spec     string // ConditionSpec's output
 	Cache    string
@@ -207,6 +235,7 @@ type When struct {
 	Lists    []List
 	OutWhen  string
 	OutItems string
+	OutKept  string
 	OutRuns  string
 	OutDir   string
 }
@@ -221,13 +250,16 @@ func (w *When) Args() []string {
 		args = append(args, v.Arg())
 	}
 	if w.OutWhen != "" {
-		args = append(args, "--out=when="+w.OutWhen)
+		args = append(args, "--out="+launch.OutWhen+"="+w.OutWhen)
 	}
 	if w.OutItems != "" {
-		args = append(args, "--out=items="+w.OutItems)
+		args = append(args, "--out="+launch.OutItems+"="+w.OutItems)
+	}
+	if w.OutKept != "" {
+		args = append(args, "--out="+launch.OutKept+"="+w.OutKept)
 	}
 	if w.OutRuns != "" {
-		args = append(args, "--out=runs="+w.OutRuns)
+		args = append(args, "--out="+launch.OutRuns+"="+w.OutRuns)
 	}
 	if w.OutDir != "" {
 		args = append(args, "--out-dir="+w.OutDir)
@@ -240,11 +272,11 @@ func appendLists(args []string, lists []List) []string {
 		return args
 	}
 	for _, l := range lists {
-		args = append(args, l.arg())
+		args = append(args, l.args()...)
 	}
 	args = append(args, "--")
 	for _, l := range lists {
-		args = append(args, l.Elems...)
+		args = append(append(args, l.Elems...), l.Index...)
 	}
 	return args
 }
