@@ -15,9 +15,14 @@ import (
 // written, so the budget assumes the worst.
 const (
 	terminationMessage = 4096
-	tektonReserve      = 256 // StartedAt and the list's brackets, generously
-	entryOverhead      = 32  // {"key":"","value":"","type":1}, and a comma
-	escapeFactor       = 6   // the longest JSON escape of one byte
+	// tektonReserve holds Tekton's own entry (StartedAt, at most 68
+	// bytes), the list's brackets and, for an iteration of a matrix, the
+	// entry of its item's index (sluice-index: 53 bytes with 10 digits and
+	// a comma), with room to spare: TestBudget writes the fullest message
+	// with Tekton's own code.
+	tektonReserve = 256
+	entryOverhead = 32 // {"key":"","value":"","type":1}, and a comma
+	escapeFactor  = 6  // the longest JSON escape of one byte
 	// maxURI is the longest an artifact URI or a value ref is as JSON:
 	// cas://sha256/<64 hex>?kind=value&size=<19 digits>, with & escaped.
 	maxURI = 13 + 64 + 17 + 5 + 19

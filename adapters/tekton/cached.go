@@ -6,6 +6,7 @@ import (
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/pod"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/sluice-dev/sluice/ir"
 	"github.com/sluice-dev/sluice/plugins/tekton/cachedstep"
 )
 
@@ -19,11 +20,24 @@ import (
 // (createResultsCacheMatrixedTaskRuns), so the loop's outputs would not
 // reach its readers.
 func (c *compiler) cached(u *unit) bool {
-	return c.opts.CachePlugin && !u.cond && !u.noop && u.node.Step.Cache.IsEnabled()
+	return !u.cond && !u.noop && c.cacheable(u.node)
+}
+
+// cacheable reports whether a command step runs as a CachedStep.
+func (c *compiler) cacheable(n *ir.Node) bool {
+	return c.opts.CachePlugin && n.Step.Cache.IsEnabled()
 }
 
 // loops reports whether a unit is a loop over one step.
 func (u *unit) loops() bool { return len(u.combos) > 0 || u.items != "" }
+
+// indexed reports whether a unit is a matrix, whose TaskRuns write their
+// item's index (resultIndex) with their outputs: Tekton aggregates a
+// matrix's results sorted by TaskRun name, NAME-10 before NAME-2
+// (pipelinerun/resources.createResultsCacheMatrixedTaskRuns), and the
+// readers put them back in item order by the indexes, aggregated the
+// same way. A loop CachedStep aggregates in item order itself.
+func (c *compiler) indexed(u *unit) bool { return u.loops() && !c.cached(u) }
 
 // cachedStep makes pt run a unit as a CachedStep: its Task (spec, or ref
 // with EmitPipeline), with the pod template its TaskRun would have had

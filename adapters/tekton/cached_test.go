@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,9 +33,13 @@ import (
 // no matrix: its CachedStep holds the matrix's combinations (a loop over
 // literal items), or takes the filter task's items and verdicts as
 // parameters, and its readers count its iterations from its result
-// sluice-count rather than from Tekton's matrix.RESULT.length.
+// sluice-count rather than from Tekton's matrix.RESULT.length. Nor does a
+// loop CachedStep carry the iterations' indexes a matrix does, for its
+// readers to put Tekton's aggregate in item order (see unindexed): its
+// controller aggregates in item order.
 func checkPlugin(t *testing.T, without, with *tekton.Objects) {
 	t.Helper()
+	without = unindexed(t, without, with)
 	if diff := cmp.Diff(without.Tasks, with.Tasks); diff != "" {
 		t.Fatalf("the Tasks differ with the plugin (-without +with):\n%s", diff)
 	}
@@ -167,6 +172,145 @@ func checkLoop(m *v1.Matrix, l *cachedstep.Loop, after *v1.PipelineTask) error {
 	}
 	after.Params = after.Params[:n-2]
 	return nil
+}
+
+// unindexed is the objects compiled without the plugin less what a matrix
+// carries for its readers to put Tekton's aggregate of its results in
+// item order, for each loop that is a CachedStep with the plugin: the
+// index of each combination (sluice_index, --index) or the filter's
+// items with their indexes (sluice-kept, --in-item), the index each
+// TaskRun writes (sluice-index), and in its readers the indexes passed
+// with each list (--in-list-index, and their array parameter).
+func unindexed(t *testing.T, without, with *tekton.Objects) *tekton.Objects {
+	t.Helper()
+	o := &tekton.Objects{PipelineRun: without.PipelineRun.DeepCopy(), Pipeline: without.Pipeline.DeepCopy()}
+	for _, task := range without.Tasks {
+		o.Tasks = append(o.Tasks, task.DeepCopy())
+	}
+	loops := map[string]bool{}
+	eachTask(with, func(pt *v1.PipelineTask) {
+		if cs, _ := cachedstep.OfPipelineTask(pt); cs != nil && cs.Loop != nil {
+			loops[pt.Name] = true
+		}
+	})
+	dropped := map[string]bool{} // readers' parameters of indexes
+	filters := map[string]bool{}
+	eachTask(o, func(pt *v1.PipelineTask) {
+		ts := taskSpecOf(t, o, pt)
+		if loops[pt.Name] {
+			for j := range pt.Matrix.Include {
+				inc := &pt.Matrix.Include[j]
+				inc.Params = slices.DeleteFunc(inc.Params, func(p v1.Param) bool { return p.Name == "sluice_index" })
+			}
+			for j := range pt.Matrix.Params {
+				v := &pt.Matrix.Params[j].Value.StringVal
+				if f, ok := strings.CutSuffix(strings.TrimPrefix(*v, "$(tasks."), ".results.sluice-kept[*])"); ok {
+					*v, filters[f] = "$(tasks."+f+".results.sluice-items[*])", true
+				}
+			}
+			unindexTask(t, ts)
+		}
+		for _, p := range pt.Params {
+			if len(p.Value.ArrayVal) != 1 {
+				continue
+			}
+			ref, ok := strings.CutSuffix(strings.TrimPrefix(p.Value.ArrayVal[0], "$(tasks."), ".results.sluice-index[*])")
+			if task, _, _ := strings.Cut(ref, "."); ok && loops[task] {
+				dropped[p.Name] = true
+			}
+		}
+		pt.Params = slices.DeleteFunc(pt.Params, func(p v1.Param) bool { return dropped[p.Name] })
+		ts.Params = slices.DeleteFunc(ts.Params, func(p v1.ParamSpec) bool { return dropped[p.Name] })
+		for j := range ts.Steps {
+			ts.Steps[j].Args = slices.DeleteFunc(ts.Steps[j].Args, func(a string) bool {
+				key, ok := strings.CutPrefix(a, "--in-list-index=")
+				p := strings.TrimSuffix(strings.TrimPrefix(a, "$(params."), "[*])")
+				return ok && dropped[indexParam(key)] || dropped[p]
+			})
+		}
+	})
+	eachTask(o, func(pt *v1.PipelineTask) {
+		if !filters[pt.Name] {
+			return
+		}
+		ts := taskSpecOf(t, o, pt)
+		for j := range ts.Results {
+			if ts.Results[j].Name == "sluice-kept" {
+				ts.Results[j].Name = "sluice-items"
+			}
+		}
+		for _, st := range ts.Steps {
+			for j, a := range st.Args {
+				if a == "--out=kept=$(results.sluice-kept.path)" {
+					st.Args[j] = "--out=items=$(results.sluice-items.path)"
+				}
+			}
+		}
+	})
+	return o
+}
+
+// eachTask calls f with each pipeline task of o, finally tasks included.
+func eachTask(o *tekton.Objects, f func(*v1.PipelineTask)) {
+	spec := o.PipelineRun.Spec.PipelineSpec
+	if o.Pipeline != nil {
+		spec = &o.Pipeline.Spec
+	}
+	for _, tasks := range [][]v1.PipelineTask{spec.Tasks, spec.Finally} {
+		for i := range tasks {
+			f(&tasks[i])
+		}
+	}
+}
+
+// unindexTask takes out of a matrix's Task the index of its item: the
+// parameter sluice_index, the result sluice-index, the launcher's --index
+// and --out index; an item passed with its index (--in-item) is passed as
+// without (--in-b64), if the step reads it at all.
+func unindexTask(t *testing.T, ts *v1.TaskSpec) {
+	t.Helper()
+	ts.Params = slices.DeleteFunc(ts.Params, func(p v1.ParamSpec) bool { return p.Name == "sluice_index" })
+	ts.Results = slices.DeleteFunc(ts.Results, func(r v1.TaskResult) bool { return r.Name == "sluice-index" })
+	run := &ts.Steps[len(ts.Steps)-1]
+	readsItem := false
+	for _, a := range run.Args {
+		if b64, ok := strings.CutPrefix(a, "--spec-b64="); ok {
+			spec, err := launch.Decode(b64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range plan.Needs(&spec.Step) {
+				readsItem = readsItem || r.Kind == ir.RefItem
+			}
+		}
+	}
+	if !readsItem {
+		ts.Params = slices.DeleteFunc(ts.Params, func(p v1.ParamSpec) bool { return p.Name == "sluice_item" })
+	}
+	var args []string
+	for _, a := range run.Args {
+		switch {
+		case strings.HasPrefix(a, "--index="), strings.HasPrefix(a, "--out=index="):
+		case strings.HasPrefix(a, "--in-item="):
+			if readsItem {
+				args = append(args, "--in-b64=item="+strings.TrimPrefix(a, "--in-item="))
+			}
+		default:
+			args = append(args, a)
+		}
+	}
+	run.Args = args
+}
+
+// indexParam is the parameter that passes the indexes of the list
+// steps.S.outputs.params.N from a matrix: S_sluice_index.
+func indexParam(key string) string {
+	step, _, _ := strings.Cut(strings.TrimPrefix(key, "steps."), ".")
+	p := step + "_sluice_index"
+	if p[0] >= '0' && p[0] <= '9' {
+		p = "_" + p
+	}
+	return p
 }
 
 // cacheable reports whether a pipeline task compiled without the plugin

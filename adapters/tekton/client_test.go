@@ -446,8 +446,10 @@ func TestLogs(t *testing.T) {
 }
 
 // TestTrackerFiltered: the TaskRuns of a loop whose items a filter task
-// chose show under the items' own indexes, and the items it left out
-// as Skipped, as the local runner shows them.
+// chose show under the items' own indexes, which their items carry (also
+// for a single TaskRun, which Tekton names without an index), and the
+// items it left out as Skipped, as the local runner shows them; the
+// index each writes is no output.
 func TestTrackerFiltered(t *testing.T) {
 	src := `apiVersion: sluice.dev/v1alpha1
 kind: Pipeline
@@ -471,27 +473,48 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &tekton.Run{PipelineRun: objs.PipelineRun.DeepCopy(), TaskRuns: map[string]*v1.TaskRun{}}
-	r.PipelineRun.Name, r.PipelineRun.Namespace = "run", "ml"
-	for _, x := range []tr{
-		{name: "measure", pt: "measure", status: corev1.ConditionTrue, reason: "Succeeded", start: 1, end: 2, results: []string{"min", "2"}},
-		{name: "pick-items", pt: "pick-items", status: corev1.ConditionTrue, reason: "Succeeded", start: 3, end: 4,
-			results: []string{"sluice-when", "true", "sluice-runs", "[false,true,true]"}},
-		{name: "pick-0", pt: "pick", status: corev1.ConditionTrue, reason: "Succeeded", start: 5, end: 6, item: "NQ=="},
-		{name: "pick-1", pt: "pick", status: corev1.ConditionTrue, reason: "Succeeded", start: 5, end: 7, item: "MTA="},
+	measure := tr{name: "measure", pt: "measure", status: corev1.ConditionTrue, reason: "Succeeded", start: 1, end: 2, results: []string{"min", "2"}}
+	filter := func(runs string) tr {
+		return tr{name: "pick-items", pt: "pick-items", status: corev1.ConditionTrue, reason: "Succeeded", start: 3, end: 4,
+			results: []string{"sluice-when", "true", "sluice-runs", runs}}
+	}
+	for _, tc := range []struct {
+		name string
+		trs  []tr
+		want map[string]report.State
+	}{
+		{"two kept", []tr{measure, filter("[false,true,true]"),
+			// Each item carries its index in the loop (INDEX:BASE64).
+			{name: "pick-0", pt: "pick", status: corev1.ConditionTrue, reason: "Succeeded", start: 5, end: 6, item: "1:NQ==",
+				results: []string{"sluice-cached", "false", "sluice-index", "1"}},
+			{name: "pick-1", pt: "pick", status: corev1.ConditionTrue, reason: "Succeeded", start: 5, end: 7, item: "2:MTA=",
+				results: []string{"sluice-cached", "false", "sluice-index", "2"}},
+		}, map[string]report.State{"measure": report.Succeeded, "pick[0]": report.Skipped, "pick[1]": report.Succeeded, "pick[2]": report.Succeeded}},
+		{"one kept", []tr{measure, filter("[false,false,true]"),
+			// Tekton names the only TaskRun of a matrix NAME, not NAME-0.
+			{name: "pick", pt: "pick", status: corev1.ConditionTrue, reason: "Succeeded", start: 5, end: 6, item: "2:MTA="},
+		}, map[string]report.State{"measure": report.Succeeded, "pick[0]": report.Skipped, "pick[1]": report.Skipped, "pick[2]": report.Succeeded}},
 	} {
-		tr := x.build("run")
-		r.TaskRuns[tr.Name] = tr
-		r.PipelineRun.Status.ChildReferences = append(r.PipelineRun.Status.ChildReferences, v1.ChildStatusReference{
-			TypeMeta: runtime.TypeMeta{APIVersion: "tekton.dev/v1", Kind: pipeline.TaskRunControllerName}, Name: tr.Name, PipelineTaskName: x.pt,
+		t.Run(tc.name, func(t *testing.T) {
+			r := &tekton.Run{PipelineRun: objs.PipelineRun.DeepCopy(), TaskRuns: map[string]*v1.TaskRun{}}
+			r.PipelineRun.Name, r.PipelineRun.Namespace = "run", "ml"
+			for _, x := range tc.trs {
+				tr := x.build("run")
+				r.TaskRuns[tr.Name] = tr
+				r.PipelineRun.Status.ChildReferences = append(r.PipelineRun.Status.ChildReferences, v1.ChildStatusReference{
+					TypeMeta: runtime.TypeMeta{APIVersion: "tekton.dev/v1", Kind: pipeline.TaskRunControllerName}, Name: tr.Name, PipelineTaskName: x.pt,
+				})
+			}
+			got := map[string]report.State{}
+			for _, s := range tekton.Steps(p.Graph(), r) {
+				got[s.Name] = s.State
+				if _, ok := s.Outputs["sluice-index"]; ok {
+					t.Errorf("%s: the iteration's index shows as an output: %v", s.Name, s.Outputs)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("steps (-want +got):\n%s", diff)
+			}
 		})
-	}
-	got := map[string]report.State{}
-	for _, s := range tekton.Steps(p.Graph(), r) {
-		got[s.Name] = s.State
-	}
-	want := map[string]report.State{"measure": report.Succeeded, "pick[0]": report.Skipped, "pick[1]": report.Succeeded, "pick[2]": report.Succeeded}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("steps (-want +got):\n%s", diff)
 	}
 }

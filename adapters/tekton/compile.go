@@ -111,8 +111,11 @@ type unit struct {
 	combos     []combo        // a matrix over the step's own loop
 	itemB64    bool           // the items travel base64-encoded
 	// filter: a condition task in filter mode, which also writes the
-	// loop's items that pass (result resultItems).
+	// loop's items that pass (result resultItems); kept: with their
+	// indexes in the loop (resultKept), for a loop that is a matrix
+	// (indexed) rather than a loop CachedStep.
 	filter bool
+	kept   bool
 	// items names the filter task whose items the step fans out over;
 	// "" for a loop whose items are known at compile time.
 	items string
@@ -386,6 +389,17 @@ func (c *compiler) command(n *ir.Node, loops []*ir.Node, ctx []int, in *inst, w 
 		return
 	}
 	u.addRun()
+	if c.indexed(u) {
+		// The iteration's launcher takes its index: a literal loop's from
+		// its combination (sluice_index), a filter's with the item
+		// (--in-item), which inputs passes to a step that reads its item
+		// and this to one that does not.
+		if u.items == "" {
+			u.declare(paramIndex)
+		} else if u.declare(paramItem) {
+			u.in = append(u.in, plan.Value{Key: "item", Text: "$(params." + paramItem + ")", Indexed: true})
+		}
+	}
 	in.unit = u
 	c.add(w, u)
 }
@@ -446,7 +460,7 @@ func (c *compiler) filter(n *ir.Node, loops []*ir.Node, ctx []int, in *inst, w *
 		return ""
 	}
 	suffix, display := ctxSuffix(ctx)
-	u := &unit{node: n, cond: true, filter: true, ctx: ctx, guards: in.guards, after: in.after}
+	u := &unit{node: n, cond: true, filter: true, kept: !c.cacheable(n), ctx: ctx, guards: in.guards, after: in.after}
 	u.name = c.names.claim(n.Name() + suffix + "-items")
 	u.display = n.Name() + display + " items"
 	// The condition's ${{ item }} is the loop's own, which the launcher
@@ -506,8 +520,10 @@ func (c *compiler) inputs(u *unit, refs []ir.Ref, loops []*ir.Node, ctx []int, c
 				u.in = append(u.in, plan.Literal(key, v, tektonSyntax))
 				continue
 			}
-			u.in = append(u.in, plan.Value{Key: key, Text: "$(params." + paramItem + ")", B64: u.itemB64})
-			u.specParams = append(u.specParams, v1.ParamSpec{Name: paramItem, Type: v1.ParamTypeString})
+			u.declare(paramItem)
+			// A matrix over a filter's items takes each with its index.
+			indexed := c.indexed(u) && u.items != ""
+			u.in = append(u.in, plan.Value{Key: key, Text: "$(params." + paramItem + ")", B64: u.itemB64 && !indexed, Indexed: indexed})
 			if u.item != nil {
 				text := u.item.String()
 				if u.itemB64 {
@@ -541,13 +557,32 @@ func (c *compiler) inputs(u *unit, refs []ir.Ref, loops []*ir.Node, ctx []int, c
 // param adds a string parameter to the task and its value to the pipeline
 // task, once.
 func (u *unit) param(name string, t v1.ParamType, value string) {
+	if u.declare(name) {
+		u.specParams[len(u.specParams)-1].Type = t
+		u.params = append(u.params, v1.Param{Name: name, Value: *v1.NewStructuredValues(value)})
+	}
+}
+
+// arrayParam adds an array parameter of one element (an engine
+// expression for all of them) to the task and its value to the pipeline
+// task, once.
+func (u *unit) arrayParam(name, elems string) {
+	if u.declare(name) {
+		u.specParams[len(u.specParams)-1].Type = v1.ParamTypeArray
+		u.params = append(u.params, v1.Param{Name: name, Value: v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: []string{elems}}})
+	}
+}
+
+// declare adds a string parameter to the task, whose value the pipeline
+// task's matrix gives; it reports whether it was new.
+func (u *unit) declare(name string) bool {
 	for _, p := range u.specParams {
 		if p.Name == name {
-			return
+			return false
 		}
 	}
-	u.specParams = append(u.specParams, v1.ParamSpec{Name: name, Type: t})
-	u.params = append(u.params, v1.Param{Name: name, Value: *v1.NewStructuredValues(value)})
+	u.specParams = append(u.specParams, v1.ParamSpec{Name: name, Type: v1.ParamTypeString})
+	return true
 }
 
 // addRun gives every command step the run's id, which the launcher
@@ -607,12 +642,21 @@ func (c *compiler) stepInput(u *unit, r ir.Ref, loops []*ir.Node, ctx []int) err
 		}
 		u.specParams = append(u.specParams, v1.ParamSpec{Name: pname, Type: v1.ParamTypeArray})
 		u.params = append(u.params, v1.Param{Name: pname, Value: v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: elems}})
-		u.lists = append(u.lists, plan.List{
+		l := plan.List{
 			Key:   key,
 			Type:  src.typ,
 			Count: count,
 			Elems: []string{"$(params." + pname + "[*])"},
-		})
+		}
+		if m := src.matrix; m != nil && c.indexed(m.unit) {
+			// Tekton aggregates a matrix's results sorted by TaskRun
+			// name (NAME-10 before NAME-2): the iterations' indexes,
+			// aggregated the same way, put them back in item order.
+			ip := valueParam(r.Step, paramIndex)
+			u.arrayParam(ip, "$(tasks."+m.unit.name+".results."+resultIndex+"[*])")
+			l.Index = []string{"$(params." + ip + "[*])"}
+		}
+		u.lists = append(u.lists, l)
 	}
 	return nil
 }

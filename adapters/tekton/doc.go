@@ -25,6 +25,13 @@
 // `when`, so every skip is made a `when` skip: each task carries, as
 // `when` expressions, every condition its inputs depend on (see guards).
 //
+// A loop over one step is a matrix. Tekton aggregates a matrix's results
+// for its readers sorted by TaskRun name (NAME-10 before NAME-2), not in
+// item order, so each TaskRun also writes its item's index (sluice-index,
+// from its combination or with a filter's item), its readers get the
+// indexes aggregated the same way, and their launcher puts the list back
+// in item order (--in-list-index).
+//
 // With Options.CachePlugin, each cacheable step is a CachedStep custom
 // task (plugins/tekton/cachedstep) that carries the Task and pod template
 // its TaskRun would have had; Sluice's controller (plugins/tekton)

@@ -2,7 +2,6 @@ package tekton_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"knative.dev/pkg/apis"
 
 	"github.com/sluice-dev/sluice/adapters/tekton"
+	"github.com/sluice-dev/sluice/cache"
 	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/internal/step"
@@ -373,8 +373,8 @@ func TestLiteralSpec(t *testing.T) {
 }
 
 // TestLiteralResults: output values as a launcher writes them reach the
-// readers of a step, of a loop (its aggregated array) and of an unrolled
-// loop unchanged.
+// readers of a step, of a loop (its aggregated array, put in item order
+// by the iterations' indexes) and of an unrolled loop unchanged.
 func TestLiteralResults(t *testing.T) {
 	src := `
 apiVersion: sluice.dev/v1alpha1
@@ -409,7 +409,10 @@ spec:
 			uri := "cas://sha256/" + strings.Repeat("ab", 32) + "?kind=file&size=3"
 			c.setResult("one", "v", *v1.NewStructuredValues(w))
 			c.setResult("one", "a", *v1.NewStructuredValues(uri))
-			c.setResult("many", "v", *v1.NewStructuredValues(w, "second"))
+			// As Tekton aggregates a matrix's results (by TaskRun name),
+			// with each TaskRun's index: here out of item order.
+			c.setResult("many", "v", *v1.NewStructuredValues("second", w))
+			c.setResult("many", "sluice-index", *v1.NewStructuredValues("1", "0"))
 			c.setResult("inner-0", "v", *v1.NewStructuredValues(w))
 			c.setResult("inner-1", "v", *v1.NewStructuredValues("second"))
 			runs, _ := c.run(t, "read")
@@ -463,37 +466,78 @@ func toAny(s []string) []any {
 // condition on each item, through Tekton's own substitution and the
 // launcher's own code: the filter task's launcher (launch.When) keeps the
 // items that pass, Tekton fans the step out over the array it wrote, and
-// each TaskRun's launcher gets its item back byte for byte.
+// each TaskRun's launcher gets its item back byte for byte, with its
+// index in the loop.
 func TestFilteredLoop(t *testing.T) {
 	objs := compileText(t, plantest.FilterPipeline)
 	list, want := plantest.FilterItems()
 	store := plantest.NewStore(t)
 	c := newController(t, objs)
 	c.setResult("produce", "l", *v1.NewStructuredValues(plantest.Written(t, store, list)))
-	args, ran := c.run(t, "each-items")
-	if !ran {
+	if !c.runFilter(t, "each-items", store) {
 		t.Fatal("the filter task did not run")
 	}
-	l := plantest.Parse(t, store, args[0][1:])
-	res, err := launch.When(context.Background(), &launch.WhenRequest{Spec: l.Spec, In: l.In})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var items []string
-	if err := json.Unmarshal([]byte(launch.EncodeItems(res.Items)), &items); err != nil {
-		t.Fatal(err)
-	}
-	c.setResult("each-items", "sluice-items", *v1.NewStructuredValues(items[0], items[1:]...))
-	c.setResult("each-items", "sluice-when", *v1.NewStructuredValues(strconv.FormatBool(res.Run)))
-	args, ran = c.run(t, "each")
+	args, ran := c.run(t, "each")
 	if !ran {
 		t.Fatal("the loop did not run")
 	}
 	var got []string
+	var indexes []int
 	for _, a := range args {
-		got = append(got, plantest.Parse(t, store, a[1:]).Value(t, "item"))
+		l := plantest.Parse(t, store, a[1:])
+		got = append(got, l.Value(t, "item"))
+		i, _ := l.In.Index()
+		indexes = append(indexes, i)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("items (-want +got):\n%s", diff)
 	}
+	// FilterItems keeps every other item.
+	for n, i := range indexes {
+		if i != 2*n {
+			t.Errorf("TaskRun %d: index %d, want %d", n, i, 2*n)
+		}
+	}
+}
+
+// resultsDir is where Tekton's entrypoint reads a Task's results
+// ($(results.NAME.path) after ApplyResults).
+const resultsDir = "/tekton/results/"
+
+// runFilter plays a filter task: its launcher's command line after
+// Tekton's substitution, read and decided by the launcher's own code
+// (launch.When), and the results it writes (WhenResult.Texts) under the
+// Task's --out NAME=$(results.RESULT.path), an array result read as
+// Tekton reads it. It reports whether the task ran.
+func (c *controller) runFilter(t testing.TB, name string, store cache.Store) bool {
+	t.Helper()
+	runs, ran := c.run(t, name)
+	if !ran {
+		return false
+	}
+	l := plantest.Parse(t, store, runs[0][1:])
+	res, err := launch.When(context.Background(), &launch.WhenRequest{Spec: l.Spec, In: l.In})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := res.Texts()
+	pt, _ := c.task(t, name)
+	for _, a := range runs[0] {
+		out, ok := strings.CutPrefix(a, "--out=")
+		if !ok {
+			continue
+		}
+		key, path, _ := strings.Cut(out, "=")
+		result := strings.TrimPrefix(path, resultsDir)
+		v := *v1.NewStructuredValues(texts[key])
+		for _, r := range pt.TaskSpec.Results {
+			if r.Name == result && r.Type == v1.ResultsTypeArray {
+				if err := v.UnmarshalJSON([]byte(texts[key])); err != nil {
+					t.Fatalf("result %s: %v", result, err)
+				}
+			}
+		}
+		c.setResult(name, result, v)
+	}
+	return true
 }

@@ -58,11 +58,16 @@ func shorten(s string, max int) string {
 const (
 	paramRun    = "sluice_run"     // the PipelineRun's name: pipeline.runId
 	paramItem   = "sluice_item"    // the item of the current iteration
+	paramIndex  = "sluice_index"   // its index in the loop (a literal loop's matrix)
 	paramItems  = "sluice_items"   // a loop CachedStep's items, from its filter task
 	paramRuns   = "sluice_runs"    // its filter's verdict on each item
 	resultOK    = launch.WhenFile  // a condition task's outcome, "true" or "false"
 	resultItems = launch.ItemsFile // a filter task's items, base64 each
 	resultRuns  = launch.RunsFile  // a filter task's verdict on each item
+	resultKept  = launch.KeptFile  // a filter task's items with their indexes, for a matrix
+	// resultIndex is the index of a matrix TaskRun's item, which it
+	// writes with its outputs.
+	resultIndex = launch.IndexFile
 	// resultCached says whether a command step was a cache hit.
 	resultCached = launch.CachedFile
 	volumeBin    = "sluice-bin" // the launcher, shared by the copy and the step

@@ -208,6 +208,7 @@ func execution(name string, tr *v1.TaskRun) StepRun {
 			s.State = report.Cached
 		}
 		delete(s.Outputs, launch.CachedFile)
+		delete(s.Outputs, launch.IndexFile)
 	case c.IsFalse():
 		s.State, s.Message, s.Time = report.Failed, failure(c), completion(tr)
 	case c == nil:
@@ -647,7 +648,10 @@ func filtered(t *task, runs map[string][]*v1.TaskRun) ([]bool, *v1.TaskRun) {
 	if !ok {
 		return nil, nil
 	}
-	filter, ok := strings.CutSuffix(ref, ".results."+resultItems+"[*])")
+	filter, ok := strings.CutSuffix(ref, ".results."+resultKept+"[*])")
+	if !ok {
+		filter, ok = strings.CutSuffix(ref, ".results."+resultItems+"[*])")
+	}
 	if !ok {
 		return nil, nil
 	}
@@ -662,10 +666,22 @@ func filtered(t *task, runs map[string][]*v1.TaskRun) ([]bool, *v1.TaskRun) {
 	return nil, nil
 }
 
-// keptIndex is how the n-th TaskRun of a filtered matrix (Tekton names it
-// NAME-n) shows its iteration: "[i]", i the index of the n-th item that
+// keptIndex is how a TaskRun of a filtered matrix shows its iteration:
+// "[i]", i its item's index, which its item carries (INDEX:BASE64, the
+// filter's resultKept); else, for the n-th TaskRun (Tekton names it
+// NAME-n unless it is the only one), the index of the n-th item that
 // runs.
 func keptIndex(verdicts []bool, tr *v1.TaskRun) string {
+	for _, p := range tr.Spec.Params {
+		if p.Name != paramItem {
+			continue
+		}
+		if i, _, ok := strings.Cut(p.Value.StringVal, ":"); ok {
+			if n, err := strconv.Atoi(i); err == nil && n >= 0 && n < len(verdicts) {
+				return "[" + i + "]"
+			}
+		}
+	}
 	i := strings.LastIndexByte(tr.Name, '-')
 	if i < 0 {
 		return ""

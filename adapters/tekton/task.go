@@ -2,6 +2,7 @@ package tekton
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,19 +41,26 @@ func (c *compiler) pipelineTask(u *unit) (v1.PipelineTask, v1.TaskSpec, error) {
 	if !u.final {
 		pt.RunAfter = u.order()
 	}
+	indexed := c.indexed(u)
 	if u.items != "" {
+		// A filter's kept items carry their indexes in the loop.
+		items := resultItems
+		if indexed {
+			items = resultKept
+		}
 		pt.Matrix = &v1.Matrix{Params: v1.Params{{
 			Name:  paramItem,
-			Value: *v1.NewStructuredValues("$(tasks." + u.items + ".results." + resultItems + "[*])"),
+			Value: *v1.NewStructuredValues("$(tasks." + u.items + ".results." + items + "[*])"),
 		}}}
 	}
 	if len(u.combos) > 0 {
 		pt.Matrix = &v1.Matrix{}
 		for _, cb := range u.combos {
-			pt.Matrix.Include = append(pt.Matrix.Include, v1.IncludeParams{
-				Name:   fmt.Sprint(cb.index),
-				Params: v1.Params{{Name: paramItem, Value: *v1.NewStructuredValues(u.itemText(cb.text))}},
-			})
+			params := v1.Params{{Name: paramItem, Value: *v1.NewStructuredValues(u.itemText(cb.text))}}
+			if indexed {
+				params = append(params, v1.Param{Name: paramIndex, Value: *v1.NewStructuredValues(strconv.Itoa(cb.index))})
+			}
+			pt.Matrix.Include = append(pt.Matrix.Include, v1.IncludeParams{Name: strconv.Itoa(cb.index), Params: params})
 		}
 	}
 	switch {
@@ -125,6 +133,16 @@ func (c *compiler) commandSpec(u *unit) (v1.TaskSpec, error) {
 	// Whether the step was a cache hit, for the status to show Cached.
 	spec.Results = append(spec.Results, v1.TaskResult{Name: resultCached, Type: v1.ResultsTypeString})
 	run.Out = append(run.Out, plan.Out{Name: launch.OutCached, Path: "$(results." + resultCached + ".path)"})
+	if c.indexed(u) {
+		// The item's index, by which the readers put the matrix's
+		// aggregated results in item order; within tektonReserve. A
+		// filter's item carries its own (compile.go).
+		if u.items == "" {
+			run.Index = "$(params." + paramIndex + ")"
+		}
+		spec.Results = append(spec.Results, v1.TaskResult{Name: resultIndex, Type: v1.ResultsTypeString})
+		run.Out = append(run.Out, plan.Out{Name: launch.OutIndex, Path: "$(results." + resultIndex + ".path)"})
+	}
 	if o := s.Outputs; o != nil {
 		for _, p := range o.Params {
 			spec.Results = append(spec.Results, v1.TaskResult{Name: resultName(p.Name), Type: v1.ResultsTypeString})
@@ -187,10 +205,16 @@ func (c *compiler) conditionSpec(u *unit) (v1.TaskSpec, error) {
 		Results: []v1.TaskResult{{Name: resultOK, Type: v1.ResultsTypeString}},
 	}
 	if u.filter {
-		w.OutItems = "$(results." + resultItems + ".path)"
+		items := resultItems
+		if u.kept {
+			items = resultKept
+			w.OutKept = "$(results." + items + ".path)"
+		} else {
+			w.OutItems = "$(results." + items + ".path)"
+		}
 		w.OutRuns = "$(results." + resultRuns + ".path)"
 		spec.Results = append(spec.Results,
-			v1.TaskResult{Name: resultItems, Type: v1.ResultsTypeArray},
+			v1.TaskResult{Name: items, Type: v1.ResultsTypeArray},
 			v1.TaskResult{Name: resultRuns, Type: v1.ResultsTypeString})
 	}
 	step := v1.Step{Name: stepWhen, Image: c.opts.LauncherImage, Command: []string{plan.ImageLauncher}, Args: w.Args()}
