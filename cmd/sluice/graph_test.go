@@ -13,6 +13,27 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
+// checkGolden compares got with the golden file, which -update rewrites;
+// test names the test that -update should be run with.
+func checkGolden(t *testing.T, golden, got, test string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got); go test ./cmd/sluice -run %s -update rewrites it if this is intended:\n%s", golden, test, diff)
+	}
+}
+
 // TestGraphGolden renders every testdata/graph/*.yaml in every format and
 // compares with the golden files beside it (NAME.dot, NAME.mmd); -update
 // rewrites them. Dot output also goes through Graphviz when it is
@@ -31,18 +52,7 @@ func TestGraphGolden(t *testing.T) {
 				if code != exitOK || stderr != "" {
 					t.Fatalf("exit code %d, stderr:\n%s", code, stderr)
 				}
-				if *update {
-					if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if diff := cmp.Diff(string(want), stdout); diff != "" {
-					t.Errorf("%s (-want +got); run go test ./cmd/sluice -run Graph -update if this is intended:\n%s", golden, diff)
-				}
+				checkGolden(t, golden, stdout, "Graph")
 				if f.name == "dot" {
 					checkDot(t, stdout)
 				}

@@ -14,7 +14,6 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	argoplugins "github.com/argoproj/argo-workflows/v3/workflow/util/plugins"
-	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
@@ -42,22 +41,7 @@ func TestInstallArgoPlugin(t *testing.T) {
 			if code != exitOK || stderr != "" {
 				t.Fatalf("exit code %d, stderr:\n%s", code, stderr)
 			}
-			golden := filepath.Join("testdata", "install", tt.golden)
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), stdout); diff != "" {
-				t.Errorf("%s (-want +got); go test ./cmd/sluice -run InstallArgoPlugin -update rewrites it:\n%s", golden, diff)
-			}
+			checkGolden(t, filepath.Join("testdata", "install", tt.golden), stdout, "InstallArgoPlugin")
 
 			var cm *corev1.ConfigMap
 			for _, doc := range objectsOf(t, stdout) {

@@ -40,19 +40,7 @@ func TestInstallTektonPlugin(t *testing.T) {
 			if code != exitOK || stderr != "" {
 				t.Fatalf("exit code %d, stderr:\n%s", code, stderr)
 			}
-			golden := filepath.Join("testdata", "install", tt.golden)
-			if *update {
-				if err := os.WriteFile(golden, []byte(stdout), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), stdout); diff != "" {
-				t.Errorf("%s (-want +got); go test ./cmd/sluice -run InstallTektonPlugin -update rewrites it:\n%s", golden, diff)
-			}
+			checkGolden(t, filepath.Join("testdata", "install", tt.golden), stdout, "InstallTektonPlugin")
 
 			var kinds []string
 			var dep appsv1.Deployment
