@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,23 +22,11 @@ type target struct {
 	flags func(cmd *cobra.Command, o *compileOptions)
 }
 
-var targets = map[string]target{}
+var targets = newRegistry[target]("target")
 
-func registerTarget(name string, t target) {
-	if _, dup := targets[name]; dup {
-		panic("sluice: target " + name + " registered twice")
-	}
-	targets[name] = t
-}
+func registerTarget(name string, t target) { targets.add(name, t) }
 
-func targetNames() []string {
-	names := make([]string, 0, len(targets))
-	for n := range targets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func targetNames() []string { return targets.names() }
 
 // compileOptions are the flags every target shares.
 type compileOptions struct {
@@ -71,8 +58,8 @@ func addCompileFlags(cmd *cobra.Command, o *compileOptions) {
 	f.BoolVar(&o.cachePlugin, "cache-plugin", false, "look each cacheable step up through the engine's cache plugin first, so a hit starts no pod (see 'sluice install --help')")
 	_ = cmd.RegisterFlagCompletionFunc("target", cobra.FixedCompletions(targetNames(), cobra.ShellCompDirectiveNoFileComp))
 	for _, name := range targetNames() {
-		if fl := targets[name].flags; fl != nil {
-			fl(cmd, o)
+		if t, _ := targets.get(name); t.flags != nil {
+			t.flags(cmd, o)
 		}
 	}
 }
@@ -105,7 +92,7 @@ cache, content-addressed artifacts and cached-step short-circuit of local runs.`
 
 // compileFile loads, validates and compiles the pipeline named in o.
 func compileFile(o *compileOptions) ([]any, *ir.Pipeline, error) {
-	t, ok := targets[o.target]
+	t, ok := targets.get(o.target)
 	if !ok {
 		if o.target == "" {
 			return nil, nil, usageErrorf("-t is required: one of %s", strings.Join(targetNames(), ", "))

@@ -109,7 +109,8 @@ func findRun(ctx context.Context, target string, c *connFlags, name string) (clu
 	}
 	var missed []error
 	for _, n := range names {
-		run, err := clusterTargets[n].open(ctx, c, name)
+		t, _ := clusterTargets.get(n)
+		run, err := t.open(ctx, c, name)
 		var usage *usageError
 		switch {
 		case err == nil:

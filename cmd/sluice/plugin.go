@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,14 +16,9 @@ type pluginServer struct {
 	flags func(cmd *cobra.Command) func(ctx context.Context, cmd *cobra.Command) error
 }
 
-var pluginServers = map[string]pluginServer{}
+var pluginServers = newRegistry[pluginServer]("plugin server")
 
-func registerPluginServer(engine string, s pluginServer) {
-	if _, dup := pluginServers[engine]; dup {
-		panic("sluice: plugin server " + engine + " registered twice")
-	}
-	pluginServers[engine] = s
-}
+func registerPluginServer(engine string, s pluginServer) { pluginServers.add(engine, s) }
 
 func newPluginCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -37,10 +31,10 @@ pipelines that use them.`,
 	}
 	serve := &cobra.Command{
 		Use:   "serve ENGINE",
-		Short: "Serve an engine's cache plugin: " + strings.Join(pluginEngines(), ", "),
+		Short: "Serve an engine's cache plugin: " + strings.Join(pluginServers.names(), ", "),
 	}
-	for _, engine := range pluginEngines() {
-		s := pluginServers[engine]
+	for _, engine := range pluginServers.names() {
+		s, _ := pluginServers.get(engine)
 		c := &cobra.Command{Use: engine, Short: s.short, Args: cobra.NoArgs}
 		run := s.flags(c)
 		c.RunE = func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), cmd) }
@@ -48,15 +42,6 @@ pipelines that use them.`,
 	}
 	cmd.AddCommand(serve)
 	return cmd
-}
-
-func pluginEngines() []string {
-	names := make([]string, 0, len(pluginServers))
-	for n := range pluginServers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // component is something `sluice install NAME` prints the manifests of.
@@ -67,21 +52,12 @@ type component struct {
 	flags func(cmd *cobra.Command) func() ([]any, error)
 }
 
-var components = map[string]component{}
+var components = newRegistry[component]("component")
 
-func registerComponent(name string, c component) {
-	if _, dup := components[name]; dup {
-		panic("sluice: component " + name + " registered twice")
-	}
-	components[name] = c
-}
+func registerComponent(name string, c component) { components.add(name, c) }
 
 func newInstallCmd() *cobra.Command {
-	names := make([]string, 0, len(components))
-	for n := range components {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := components.names()
 	cmd := &cobra.Command{
 		Use:   "install COMPONENT",
 		Short: "Print the manifests of a cluster component: " + strings.Join(names, ", "),
@@ -89,7 +65,7 @@ func newInstallCmd() *cobra.Command {
 'kubectl apply -f -'. Nothing is applied.`,
 	}
 	for _, name := range names {
-		comp := components[name]
+		comp, _ := components.get(name)
 		var output string
 		c := &cobra.Command{Use: name, Short: comp.short, Args: cobra.NoArgs}
 		objects := comp.flags(c)

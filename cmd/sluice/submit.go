@@ -24,24 +24,11 @@ type clusterTarget struct {
 	open func(ctx context.Context, c *connFlags, name string) (clusterRun, error)
 }
 
-var clusterTargets = map[string]clusterTarget{}
+var clusterTargets = newRegistry[clusterTarget]("cluster target")
 
-func registerClusterTarget(name string, t clusterTarget) {
-	if _, dup := clusterTargets[name]; dup {
-		panic("sluice: cluster target " + name + " registered twice")
-	}
-	clusterTargets[name] = t
-}
+func registerClusterTarget(name string, t clusterTarget) { clusterTargets.add(name, t) }
 
-func clusterTargetNames() []string {
-	var names []string
-	for _, n := range targetNames() {
-		if _, ok := clusterTargets[n]; ok {
-			names = append(names, n)
-		}
-	}
-	return names
-}
+func clusterTargetNames() []string { return clusterTargets.names() }
 
 // clusterTargetFor returns the named cluster target, or the only one
 // when none is named.
@@ -49,11 +36,12 @@ func clusterTargetFor(name string) (clusterTarget, error) {
 	names := clusterTargetNames()
 	if name == "" {
 		if len(names) == 1 {
-			return clusterTargets[names[0]], nil
+			t, _ := clusterTargets.get(names[0])
+			return t, nil
 		}
 		return clusterTarget{}, usageErrorf("-t is required: one of %s", strings.Join(names, ", "))
 	}
-	t, ok := clusterTargets[name]
+	t, ok := clusterTargets.get(name)
 	if !ok {
 		return clusterTarget{}, usageErrorf("target %q cannot run on a cluster: use one of %s", name, strings.Join(names, ", "))
 	}
@@ -139,7 +127,7 @@ func runSubmit(ctx context.Context, o *submitOptions, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if _, ok := targets[o.compile.target]; !ok {
+	if _, ok := targets.get(o.compile.target); !ok {
 		return usageErrorf("-t is required: one of %s", strings.Join(clusterTargetNames(), ", "))
 	}
 	objs, p, err := compileFile(&o.compile)
