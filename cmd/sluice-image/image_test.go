@@ -58,9 +58,14 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-// checkImage checks what the adapters rely on: one layer holding the
-// binary at /sluice-exec with mode 0755, and the entrypoint.
-func checkImage(t *testing.T, img v1.Image, bin []byte) {
+// entry is one file of a layer.
+type entry struct {
+	hdr  *tar.Header
+	data []byte
+}
+
+// layerEntries returns the files of img's one layer, in order.
+func layerEntries(t *testing.T, img v1.Image) []entry {
 	t.Helper()
 	layers, err := img.Layers()
 	if err != nil || len(layers) != 1 {
@@ -72,15 +77,30 @@ func checkImage(t *testing.T, img v1.Image, bin []byte) {
 	}
 	defer rc.Close()
 	tr := tar.NewReader(rc)
-	var files []string
+	var out []entry
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			break
+			return out
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, entry{hdr, data})
+	}
+}
+
+// checkImage checks what the adapters rely on: one layer holding the
+// binary at /sluice-exec with mode 0755, and the entrypoint.
+func checkImage(t *testing.T, img v1.Image, bin []byte) {
+	t.Helper()
+	var files []string
+	for _, e := range layerEntries(t, img) {
+		hdr := e.hdr
 		files = append(files, "/"+strings.TrimPrefix(hdr.Name, "/"))
 		if "/"+hdr.Name != BinaryPath {
 			continue
@@ -88,9 +108,8 @@ func checkImage(t *testing.T, img v1.Image, bin []byte) {
 		if hdr.Typeflag != tar.TypeReg || hdr.Mode != 0o755 || hdr.Uid != 0 || hdr.Gid != 0 {
 			t.Errorf("%s: type %c, mode %o, owner %d:%d; want a regular file, 0755, 0:0", BinaryPath, hdr.Typeflag, hdr.Mode, hdr.Uid, hdr.Gid)
 		}
-		got, _ := io.ReadAll(tr)
-		if !bytes.Equal(got, bin) {
-			t.Errorf("%s: %d bytes that are not the binary (%d bytes)", BinaryPath, len(got), len(bin))
+		if !bytes.Equal(e.data, bin) {
+			t.Errorf("%s: %d bytes that are not the binary (%d bytes)", BinaryPath, len(e.data), len(bin))
 		}
 	}
 	if diff := cmp.Diff([]string{BinaryPath}, files); diff != "" {
@@ -234,27 +253,9 @@ func TestPluginImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layers, err := img.Layers()
-	if err != nil || len(layers) != 1 {
-		t.Fatalf("layers: %d, %v; want 1", len(layers), err)
-	}
-	rc, err := layers[0].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
 	got := map[string]string{}
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(tr)
-		got[hdr.Name] = fmt.Sprintf("%c %o %d", hdr.Typeflag, hdr.Mode, len(data))
+	for _, e := range layerEntries(t, img) {
+		got[e.hdr.Name] = fmt.Sprintf("%c %o %d", e.hdr.Typeflag, e.hdr.Mode, len(e.data))
 	}
 	want := map[string]string{
 		"usr/":                              "5 755 0",
