@@ -1,10 +1,8 @@
 package argo_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -99,16 +97,7 @@ func TestWorkflowContract(t *testing.T) {
 	if env[launch.CacheEnv] != store {
 		t.Fatalf("the pod's %s is %q, want %q", launch.CacheEnv, env[launch.CacheEnv], store)
 	}
-	lreq, err := launch.ParseRunArgs(runTmpl.Container.Args[1:], func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	lreq.OutDir = t.TempDir()
-	lreq.Environ = os.Environ()
-	ran, err := launch.Run(context.Background(), lreq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ran := plantest.Launch(t, runTmpl.Container.Args[1:], func(k string) string { return env[k] })
 
 	_, reply, raw = post(t, srv.URL, token, req)
 	if reply == nil || reply.Node == nil || reply.Node.Phase != wfv1.NodeSucceeded || reply.Node.Outputs == nil {

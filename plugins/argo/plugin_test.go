@@ -40,8 +40,6 @@ spec:
       outputs: {params: [{name: v}], artifacts: [{name: f}]}
 `
 
-func noEnv(string) string { return "" }
-
 // launcherArgs are step s's launcher arguments, as the check template
 // holds them once Argo substituted them: --cache first.
 func launcherArgs(t testing.TB, store, n string) []string {
@@ -58,17 +56,7 @@ func launcherArgs(t testing.TB, store, n string) []string {
 // the store, and returns what the launcher wrote.
 func runStep(t testing.TB, args []string) *launch.Response {
 	t.Helper()
-	req, err := launch.ParseRunArgs(args, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.OutDir = t.TempDir()
-	req.Environ = os.Environ()
-	resp, err := launch.Run(context.Background(), req)
-	if err != nil {
-		t.Fatalf("run the step: %v", err)
-	}
-	return resp
+	return plantest.Launch(t, args, nil)
 }
 
 // body is the agent's request for a template with the given plugin value.

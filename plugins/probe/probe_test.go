@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/sluice-dev/sluice/cache/s3test"
 	"github.com/sluice-dev/sluice/internal/launch"
+	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/ir"
 )
 
@@ -52,17 +52,7 @@ func launcherArgs(t *testing.T, store, n string) []string {
 // run runs the step through the launcher, as its pod would.
 func run(t *testing.T, args []string) *launch.Response {
 	t.Helper()
-	req, err := launch.ParseRunArgs(args, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.OutDir = t.TempDir()
-	req.Environ = os.Environ()
-	resp, err := launch.Run(context.Background(), req)
-	if err != nil {
-		t.Fatalf("launch: %v", err)
-	}
-	return resp
+	return plantest.Launch(t, args, nil)
 }
 
 func TestProbeMissThenHit(t *testing.T) {

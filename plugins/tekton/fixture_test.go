@@ -3,7 +3,6 @@ package tekton_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -22,7 +21,6 @@ import (
 	"knative.dev/pkg/apis"
 
 	adapter "github.com/sluice-dev/sluice/adapters/tekton"
-	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/plugins/probe"
 	plugin "github.com/sluice-dev/sluice/plugins/tekton"
@@ -244,15 +242,7 @@ func (e *env) run(r *probe.Request) {
 			args = append(args, a)
 		}
 	}
-	args = append([]string{"--out-dir=" + e.t.TempDir()}, args...)
-	req, err := launch.ParseRunArgs(args, func(string) string { return "" })
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Environ = os.Environ()
-	if _, err := launch.Run(context.Background(), req); err != nil {
-		e.t.Fatalf("run the step: %v", err)
-	}
+	plantest.Launch(e.t, args, nil)
 }
 
 // condition is the Succeeded condition of a CustomRun: status, reason.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"os"
 	"testing"
 
 	"github.com/sluice-dev/sluice/cache"
@@ -105,4 +106,29 @@ func Written(t testing.TB, s cache.Store, v string) string {
 		t.Fatal(err)
 	}
 	return ref
+}
+
+// Launch runs a step as its pod would: the `sluice-exec run` arguments
+// args (without the word run; getenv stands for the pod's environment,
+// nil for none), through launch.Run, outputs to a temporary --out-dir
+// unless args name one. It records the step in its store and returns
+// what the launcher wrote.
+func Launch(t testing.TB, args []string, getenv func(string) string) *launch.Response {
+	t.Helper()
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	req, err := launch.ParseRunArgs(args, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.OutDir == "" {
+		req.OutDir = t.TempDir()
+	}
+	req.Environ = os.Environ()
+	resp, err := launch.Run(context.Background(), req)
+	if err != nil {
+		t.Fatalf("run the step: %v", err)
+	}
+	return resp
 }
