@@ -6,7 +6,8 @@
 //     in the shared cache before any pod exists, from the command line
 //     the step's pod would run, with the launcher's own code.
 //   - argo: the Argo Executor Plugin (`sluice plugin serve argo`), asked
-//     by each cacheable step of a Workflow compiled with --cache-plugin.
+//     by each cacheable step of a Workflow compiled with --cache-plugin;
+//     argo/check is its contract with adapters/argo.
 //   - tekton: the controller of the CachedStep custom task (`sluice
 //     plugin serve tekton`), which completes a hit with no pod and runs a
 //     miss as a TaskRun.

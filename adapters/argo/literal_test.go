@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	"github.com/sluice-dev/sluice/ir"
+	"github.com/sluice-dev/sluice/plugins/argo/check"
 )
 
 // The tests in this file play Argo's controller over compiled Workflows
@@ -39,7 +40,7 @@ type controller struct {
 	// checks are the cache plugin's requests, as the plugin receives
 	// them, of the wrappers played so far; cacheURL is the store the
 	// pods get.
-	checks   []argo.PluginRequest
+	checks   []check.Request
 	cacheURL string
 }
 
@@ -244,13 +245,13 @@ func (c *controller) wrapped(t testing.TB, et wfv1.DAGTask) (*wfv1.Template, err
 	if len(checks) != 1 || checks[0].Plugin == nil {
 		return nil, fmt.Errorf("%s: the check runs %d templates, want one plugin template", et.Name, len(checks))
 	}
-	var plugin map[string]argo.PluginRequest
+	var plugin map[string]check.Request
 	if err := json.Unmarshal(checks[0].Plugin.Value, &plugin); err != nil {
 		return nil, fmt.Errorf("%s: plugin value: %w", et.Name, err)
 	}
-	req, ok := plugin[argo.PluginKey]
+	req, ok := plugin[check.Key]
 	if !ok || len(plugin) != 1 {
-		return nil, fmt.Errorf("%s: plugin value %s, want one key %s", et.Name, checks[0].Plugin.Value, argo.PluginKey)
+		return nil, fmt.Errorf("%s: plugin value %s, want one key %s", et.Name, checks[0].Plugin.Value, check.Key)
 	}
 	c.checks = append(c.checks, req)
 	// buildLocalScope: a finished check is in scope with its status.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/plan"
+	"github.com/sluice-dev/sluice/plugins/argo/check"
 )
 
 // Options are what Compile needs besides the pipeline: where the objects
@@ -75,7 +76,7 @@ const (
 
 	// OutputCached is the output parameter that says whether a step was
 	// a cache hit ("true") or ran ("false").
-	OutputCached = launch.CachedFile
+	OutputCached = check.OutputCached
 	outWhen      = launch.WhenFile // a condition's verdict: true or false
 	// outIterations: a filtered loop's items, base64 each, with whether
 	// each iteration runs.

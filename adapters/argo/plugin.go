@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/sluice-dev/sluice/plugins/argo/check"
 )
 
 // With Options.CachePlugin, a cacheable step's task runs a small DAG
@@ -15,37 +17,17 @@ import (
 // check hit. docs/argo.md ("Cache plugin") gives Argo's reasons for each
 // choice made here.
 //
-// The names below are the contract with the plugin: it answers a plugin
-// template whose value has the key PluginKey (a PluginRequest), and on a
-// hit returns every output parameter of the step plus OutputCached
-// "true"; on a miss it returns none of them, and OutputFault when a fault
-// (not a mere absence) caused the miss.
+// The contract with the plugin is package plugins/argo/check: it answers
+// a plugin template whose value has the key check.Key (a check.Request),
+// and on a hit returns every output parameter of the step plus
+// OutputCached "true"; on a miss it returns none of them, and
+// check.OutputFault when a fault (not a mere absence) caused the miss.
 const (
-	// PluginKey is the key of the check templates' plugin value.
-	PluginKey = "sluice-cache"
-	// OutputFault is returned by the check, on a miss that a fault
-	// caused, with the reason: the tracker shows it beside the step.
-	OutputFault = "sluice-fault"
-
 	wrapPrefix  = "sluice-cache-" // a step's DAG: check, then run
 	checkPrefix = "sluice-check-" // plugin templates, by their number of runtime values
 	checkTask   = "sluice-check"  // the tasks of that DAG; reserved names, so no
 	runTask     = "sluice-run"    // step's task is ever mistaken for them
 )
-
-// PluginRequest is the value of a check template's plugin, under
-// PluginKey, as the plugin receives it once Argo substituted the inputs.
-type PluginRequest struct {
-	// Args are the arguments of `sluice-exec run` that the step's
-	// container gets (without the word run), preceded by --cache with the
-	// store its pod gets through SLUICE_CACHE: exactly what the launcher
-	// would look the step up with.
-	Args []string `json:"args"`
-	// Secret is the Secret with the store's credentials, in the
-	// Workflow's namespace (Options.CacheSecret): the plugin reads it,
-	// where the pod mounts it.
-	Secret string `json:"secret,omitempty"`
-}
 
 // runWhen lets the run task go ahead unless the check hit. Argo
 // substitutes the expression (util/template: expr-lang over the task's
@@ -151,8 +133,8 @@ func (c *compiler) wrapper(name, container string, slots int) wfv1.Template {
 // arguments, exactly as the container template writes them.
 func (c *compiler) checkTemplate(slots int) string {
 	args, inputs := launcherArgs("run", slots)
-	req := PluginRequest{Args: append([]string{"--cache=" + c.opts.cacheURL()}, args[1:]...), Secret: c.opts.CacheSecret}
-	b, err := json.Marshal(map[string]PluginRequest{PluginKey: req})
+	req := check.Request{Args: append([]string{"--cache=" + c.opts.cacheURL()}, args[1:]...), Secret: c.opts.CacheSecret}
+	b, err := json.Marshal(map[string]check.Request{check.Key: req})
 	if err != nil {
 		c.fail(fmt.Errorf("check template: %w", err))
 	}

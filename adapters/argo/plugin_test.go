@@ -14,7 +14,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sluice-dev/sluice/adapters/argo"
+	"github.com/sluice-dev/sluice/plugins/argo/check"
 )
 
 const wrapPipeline = `apiVersion: sluice.dev/v1alpha1
@@ -142,7 +142,7 @@ func TestWrapperDecides(t *testing.T) {
 		},
 		{
 			name:     "miss by a fault",
-			check:    node{wfv1.NodeSucceeded, map[string]string{argo.OutputFault: "open cache: connection refused"}},
+			check:    node{wfv1.NodeSucceeded, map[string]string{check.OutputFault: "open cache: connection refused"}},
 			run:      ran,
 			wantRun:  true,
 			wantOuts: ran.outputs,

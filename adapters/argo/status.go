@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/report"
 	"github.com/sluice-dev/sluice/ir"
+	plugincheck "github.com/sluice-dev/sluice/plugins/argo/check"
 )
 
 // Tracker turns successive states of a Workflow into the step events of
@@ -255,13 +256,13 @@ func failedWrapper(n wfv1.NodeStatus, checks, runs map[string]wfv1.NodeStatus) b
 func cachedRun(name string, check wfv1.NodeStatus) *StepRun {
 	outs := outputsOf(check)
 	delete(outs, OutputCached)
-	delete(outs, OutputFault)
+	delete(outs, plugincheck.OutputFault)
 	return &StepRun{StepRun: report.StepRun{Name: name, State: report.Cached, Attempt: 1,
 		Time: check.FinishedAt.Time, Started: check.StartedAt.Time, Outputs: outs}}
 }
 
 // checkFault says why a check missed because of a fault, "" when it did
-// not: the plugin returns the reason as OutputFault, and a check that
+// not: the plugin returns the reason as plugincheck.OutputFault, and a check that
 // failed or errored (no plugin answered, the agent pod failed) has
 // Argo's message.
 func checkFault(check *wfv1.NodeStatus) string {
@@ -274,7 +275,7 @@ func checkFault(check *wfv1.NodeStatus) string {
 		}
 		return check.Message
 	}
-	return outputsOf(*check)[OutputFault]
+	return outputsOf(*check)[plugincheck.OutputFault]
 }
 
 func joinMessages(a, b string) string {

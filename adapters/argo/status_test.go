@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-dev/sluice/adapters/argo"
 	"github.com/sluice-dev/sluice/internal/report"
+	"github.com/sluice-dev/sluice/plugins/argo/check"
 )
 
 const pluginRunPipeline = `apiVersion: sluice.dev/v1alpha1
@@ -81,7 +82,7 @@ func pluginStates(name string) []wfv1.WorkflowStatus {
 		"t1-r0":  mk("t1-r0", "t1", ".train(1:b).sluice-run(0)", "sluice-run(0)", wfv1.NodeTypePod, wfv1.NodeRunning, 5, 0, nil, ""),
 		"report": mk("report", "main", ".report", "report", wfv1.NodeTypeDAG, wfv1.NodeRunning, 4, 0, nil, "", "plot"),
 		"plot":   mk("plot", "report", ".report.plot", "plot", wfv1.NodeTypeDAG, wfv1.NodeRunning, 4, 0, nil, "", "plot-c"),
-		"plot-c": mk("plot-c", "plot", ".report.plot.sluice-check", "sluice-check", wfv1.NodeTypePlugin, wfv1.NodeSucceeded, 4, 5, out(argo.OutputFault, "open cache: connection refused"), "sluice: cache miss: open cache: connection refused", "plot-r"),
+		"plot-c": mk("plot-c", "plot", ".report.plot.sluice-check", "sluice-check", wfv1.NodeTypePlugin, wfv1.NodeSucceeded, 4, 5, out(check.OutputFault, "open cache: connection refused"), "sluice: cache miss: open cache: connection refused", "plot-r"),
 		"plot-r": mk("plot-r", "plot", ".report.plot.sluice-run", "sluice-run", wfv1.NodeTypePod, wfv1.NodeRunning, 5, 0, nil, ""),
 	}
 	done := wfv1.Nodes{}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sluice-dev/sluice/adapters/argo"
 	argoplugin "github.com/sluice-dev/sluice/plugins/argo"
+	"github.com/sluice-dev/sluice/plugins/argo/check"
 )
 
 // TestInstallArgoPlugin compares `sluice install argo-plugin` with the
@@ -192,16 +193,16 @@ func TestCompileArgoCachePlugin(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &wf); err != nil {
 			t.Fatal(err)
 		}
-		var reqs []argo.PluginRequest
+		var reqs []check.Request
 		for _, tm := range wf.Spec.Templates {
 			if tm.Plugin == nil {
 				continue
 			}
-			var v map[string]argo.PluginRequest
+			var v map[string]check.Request
 			if err := json.Unmarshal(tm.Plugin.Value, &v); err != nil {
 				t.Fatal(err)
 			}
-			reqs = append(reqs, v[argo.PluginKey])
+			reqs = append(reqs, v[check.Key])
 		}
 		if got := len(reqs) > 0; got != withPlugin {
 			t.Errorf("--cache-plugin %v: %d plugin templates", withPlugin, len(reqs))

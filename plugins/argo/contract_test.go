@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/launch"
 	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	plugin "github.com/sluice-dev/sluice/plugins/argo"
+	"github.com/sluice-dev/sluice/plugins/argo/check"
 	"github.com/sluice-dev/sluice/plugins/probe"
 )
 
@@ -27,10 +28,6 @@ import (
 // the store from its environment, as the pod has it), a hit whose outputs
 // are exactly the wrapper's, with the texts the launcher wrote.
 func TestWorkflowContract(t *testing.T) {
-	if adapter.PluginKey != plugin.Key || adapter.OutputCached != plugin.OutputCached || adapter.OutputFault != plugin.OutputFault {
-		t.Fatalf("the adapter and the plugin disagree on names: %s %s %s, %s %s %s",
-			adapter.PluginKey, adapter.OutputCached, adapter.OutputFault, plugin.Key, plugin.OutputCached, plugin.OutputFault)
-	}
 	store := "file://" + filepath.Join(t.TempDir(), "store")
 	p, params := plantest.ParsePipeline(t, "p.yaml", []byte(stepPipeline), []string{"n=5"})
 	wf, err := adapter.Compile(p, params, adapter.Options{LauncherImage: "ghcr.io/sluice-dev/sluice-exec:test", CacheURL: store, CachePlugin: true})
@@ -73,8 +70,8 @@ func TestWorkflowContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := bind(task.Template, task.Arguments)
-	check, run := w.DAG.Tasks[0], w.DAG.Tasks[1]
-	checkTmpl := bind(check.Template, check.Arguments)
+	checkTask, run := w.DAG.Tasks[0], w.DAG.Tasks[1]
+	checkTmpl := bind(checkTask.Template, checkTask.Arguments)
 	runTmpl := bind(run.Template, run.Arguments)
 
 	srv := httptest.NewServer(&plugin.Plugin{Prober: &probe.Prober{}, Token: token})
@@ -111,7 +108,7 @@ func TestWorkflowContract(t *testing.T) {
 	for _, prm := range w.Outputs.Parameters {
 		want[prm.Name] = "?"
 	}
-	want["v"], want["f"], want[plugin.OutputCached] = ran.Outputs["params.v"], ran.Outputs["artifacts.f"], "true"
+	want["v"], want["f"], want[check.OutputCached] = ran.Outputs["params.v"], ran.Outputs["artifacts.f"], "true"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("the hit's outputs against the wrapper's (-want +got):\n%s", diff)
 	}

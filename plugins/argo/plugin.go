@@ -15,19 +15,8 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	executorplugins "github.com/argoproj/argo-workflows/v3/pkg/plugins/executor"
 
+	"github.com/sluice-dev/sluice/plugins/argo/check"
 	"github.com/sluice-dev/sluice/plugins/probe"
-)
-
-// The contract with the Workflows that adapters/argo compiles: the key
-// of the plugin value this plugin answers, and the output parameters it
-// returns besides the step's own.
-const (
-	// Key is the key of a plugin template's value that is Sluice's.
-	Key = "sluice-cache"
-	// OutputCached is "true" on a hit, with the step's outputs.
-	OutputCached = "sluice-cached"
-	// OutputFault is, on a miss that a fault caused, the reason.
-	OutputFault = "sluice-fault"
 )
 
 // ExecutePath is the one method the plugin serves: Argo's agent POSTs
@@ -42,17 +31,6 @@ const DefaultTimeout = 20 * time.Second
 // maxBody bounds a request: a template fits in a Workflow, which etcd
 // keeps under 1.5 MiB.
 const maxBody = 8 << 20
-
-// Request is the value of a plugin template under Key, as the agent
-// sends it: the Workflow's inputs already substituted.
-type Request struct {
-	// Args are the arguments of `sluice-exec run` that the step's
-	// container gets, with --cache naming the store.
-	Args []string `json:"args"`
-	// Secret names the Secret with the store's credentials, in the
-	// Workflow's namespace; empty when the store needs none.
-	Secret string `json:"secret,omitempty"`
-}
 
 // Prober looks steps up; *probe.Prober is the one used.
 type Prober interface {
@@ -130,7 +108,7 @@ func (p *Plugin) Execute(ctx context.Context, args *executorplugins.ExecuteTempl
 	if err := json.Unmarshal(args.Template.Plugin.Value, &value); err != nil {
 		return &executorplugins.ExecuteTemplateReply{}
 	}
-	raw, ok := value[Key]
+	raw, ok := value[check.Key]
 	if !ok {
 		return &executorplugins.ExecuteTemplateReply{}
 	}
@@ -149,13 +127,13 @@ func (p *Plugin) Execute(ctx context.Context, args *executorplugins.ExecuteTempl
 	return reply(res)
 }
 
-func parseRequest(raw json.RawMessage) (*Request, error) {
-	var req Request
+func parseRequest(raw json.RawMessage) (*check.Request, error) {
+	var req check.Request
 	if err := json.Unmarshal(raw, &req); err != nil {
 		return nil, err
 	}
 	if len(req.Args) == 0 {
-		return nil, errors.New("no args: want {" + Key + ": {args: [the launcher's arguments], secret: NAME}}")
+		return nil, errors.New("no args: want {" + check.Key + ": {args: [the launcher's arguments], secret: NAME}}")
 	}
 	return &req, nil
 }
@@ -170,15 +148,11 @@ func reply(res *probe.Result) *executorplugins.ExecuteTemplateReply {
 	case res.Hit:
 		node.Outputs = &wfv1.Outputs{}
 		for _, k := range slices.Sorted(maps.Keys(res.Outputs)) {
-			name, ok := strings.CutPrefix(k, "params.")
-			if !ok {
-				name, _ = strings.CutPrefix(k, "artifacts.")
-			}
-			node.Outputs.Parameters = append(node.Outputs.Parameters, wfv1.Parameter{Name: name, Value: wfv1.AnyStringPtr(res.Outputs[k])})
+			node.Outputs.Parameters = append(node.Outputs.Parameters, wfv1.Parameter{Name: check.Param(k), Value: wfv1.AnyStringPtr(res.Outputs[k])})
 		}
-		node.Outputs.Parameters = append(node.Outputs.Parameters, wfv1.Parameter{Name: OutputCached, Value: wfv1.AnyStringPtr("true")})
+		node.Outputs.Parameters = append(node.Outputs.Parameters, wfv1.Parameter{Name: check.OutputCached, Value: wfv1.AnyStringPtr("true")})
 	case res.Fault:
-		node.Outputs = &wfv1.Outputs{Parameters: []wfv1.Parameter{{Name: OutputFault, Value: wfv1.AnyStringPtr(res.Reason)}}}
+		node.Outputs = &wfv1.Outputs{Parameters: []wfv1.Parameter{{Name: check.OutputFault, Value: wfv1.AnyStringPtr(res.Reason)}}}
 	}
 	return &executorplugins.ExecuteTemplateReply{Node: node}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/plan"
 	"github.com/sluice-dev/sluice/internal/plan/plantest"
 	plugin "github.com/sluice-dev/sluice/plugins/argo"
+	"github.com/sluice-dev/sluice/plugins/argo/check"
 	"github.com/sluice-dev/sluice/plugins/probe"
 )
 
@@ -77,8 +78,8 @@ func body(t testing.TB, value any) []byte {
 	return b
 }
 
-func sluiceValue(args []string, secret string) map[string]plugin.Request {
-	return map[string]plugin.Request{plugin.Key: {Args: args, Secret: secret}}
+func sluiceValue(args []string, secret string) map[string]check.Request {
+	return map[string]check.Request{check.Key: {Args: args, Secret: secret}}
 }
 
 // post calls the plugin as the agent does (workflow/util/plugins.Client).
@@ -181,7 +182,7 @@ func TestPlugin(t *testing.T) {
 		{
 			name: "hit", tok: token, body: body(t, sluiceValue(launcherArgs(t, store, "3"), "")), wantStatus: 200,
 			want: &wfv1.NodeResult{Phase: wfv1.NodeSucceeded, Message: "sluice: cache hit " + ran.Key.String() + " (run run-1)",
-				Outputs: &wfv1.Outputs{Parameters: params("f", ran.Outputs["artifacts.f"], "v", ran.Outputs["params.v"], plugin.OutputCached, "true")}},
+				Outputs: &wfv1.Outputs{Parameters: params("f", ran.Outputs["artifacts.f"], "v", ran.Outputs["params.v"], check.OutputCached, "true")}},
 		},
 		{
 			name: "miss", tok: token, body: body(t, sluiceValue(missArgs, "")), wantStatus: 200,
@@ -192,8 +193,8 @@ func TestPlugin(t *testing.T) {
 		{name: "not mine", tok: token, body: body(t, map[string]any{"slack": map[string]string{"text": "hi"}}), wantStatus: 200},
 		{name: "not a plugin template", tok: token, body: []byte(`{"workflow": {"metadata": {"name": "run-1"}}, "template": {"name": "x", "container": {"image": "busybox"}}}`), wantStatus: 200},
 		{name: "not JSON", tok: token, body: []byte(`{"template": `), wantStatus: 400},
-		{name: "args not a list", tok: token, body: body(t, map[string]any{plugin.Key: map[string]any{"args": "--cache=x"}}), wantStatus: 200, wantFault: true},
-		{name: "no args", tok: token, body: body(t, map[string]any{plugin.Key: map[string]any{}}), wantStatus: 200, wantFault: true},
+		{name: "args not a list", tok: token, body: body(t, map[string]any{check.Key: map[string]any{"args": "--cache=x"}}), wantStatus: 200, wantFault: true},
+		{name: "no args", tok: token, body: body(t, map[string]any{check.Key: map[string]any{}}), wantStatus: 200, wantFault: true},
 		{name: "args the launcher refuses", tok: token, body: body(t, sluiceValue([]string{"--bogus"}, "")), wantStatus: 200, wantFault: true},
 		{name: "store down", tok: token, body: body(t, sluiceValue(down, "")), wantStatus: 200, wantFault: true},
 		{name: "store down, credentials from a Secret", tok: token, body: body(t, sluiceValue(down, "minio-creds")), wantStatus: 200, wantFault: true},
@@ -214,9 +215,9 @@ func TestPlugin(t *testing.T) {
 			}
 			if tt.wantFault {
 				if reply.Node == nil || reply.Node.Phase != wfv1.NodeSucceeded || reply.Node.Outputs == nil ||
-					len(reply.Node.Outputs.Parameters) != 1 || reply.Node.Outputs.Parameters[0].Name != plugin.OutputFault ||
+					len(reply.Node.Outputs.Parameters) != 1 || reply.Node.Outputs.Parameters[0].Name != check.OutputFault ||
 					reply.Node.Message != "sluice: cache miss: "+reply.Node.Outputs.Parameters[0].Value.String() {
-					t.Errorf("reply %s, want a Succeeded miss with its reason as %s and in its message", raw, plugin.OutputFault)
+					t.Errorf("reply %s, want a Succeeded miss with its reason as %s and in its message", raw, check.OutputFault)
 				}
 				t.Logf("reason: %s", reply.Node.Message)
 				return
